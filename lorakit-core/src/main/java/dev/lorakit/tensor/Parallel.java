@@ -1,0 +1,125 @@
+package dev.lorakit.tensor;
+
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The shared compute pool every multi-threaded kernel runs on. Its size is the number of
+ * available processors, or {@code -Dlorakit.threads=N} / the {@code LORAKIT_THREADS} variable.
+ *
+ * <p>{@link #forRange} splits an index range into chunks that the caller and the pool's workers
+ * claim dynamically. Calls made from inside a pool worker run inline (no nested fan-out), so
+ * code that is already parallel at an outer level (one module per task, say) never
+ * oversubscribes the cores.
+ */
+public final class Parallel {
+    private static final int THREADS = configuredThreads();
+    private static final ForkJoinPool POOL = new ForkJoinPool(Math.max(1, THREADS - 1), pool -> {
+        ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+        t.setName("lorakit-compute-" + t.getPoolIndex());
+        t.setDaemon(true);
+        return t;
+    }, null, false);
+
+    private Parallel() {
+    }
+
+    /** A body over a half-open index range [from, to). */
+    @FunctionalInterface
+    public interface RangeBody {
+        void run(int from, int to);
+    }
+
+    /** Number of threads compute kernels use (caller included). */
+    public static int threads() {
+        return THREADS;
+    }
+
+    /** The pool behind {@link #forRange}, for coarse-grained tasks (one per module, say). */
+    public static ForkJoinPool pool() {
+        return POOL;
+    }
+
+    private static int configuredThreads() {
+        String p = System.getProperty("lorakit.threads");
+        if (p == null || p.isBlank()) {
+            p = System.getenv("LORAKIT_THREADS");
+        }
+        if (p != null && !p.isBlank()) {
+            try {
+                int n = Integer.parseInt(p.trim());
+                if (n >= 1) {
+                    return n;
+                }
+            } catch (NumberFormatException ignored) {
+                // fall through to the default
+            }
+        }
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    /** True when called from one of the pool's worker threads. */
+    public static boolean inPool() {
+        return Thread.currentThread() instanceof ForkJoinWorkerThread w && w.getPool() == POOL;
+    }
+
+    /**
+     * Runs {@code body} over [0, n) in chunks of at least {@code minChunk} indices, in parallel
+     * when that is worth it. Returns when every chunk is done; rethrows the first failure.
+     */
+    public static void forRange(int n, int minChunk, RangeBody body) {
+        if (n <= 0) {
+            return;
+        }
+        int chunkSize = Math.max(1, minChunk);
+        int maxChunks = (n + chunkSize - 1) / chunkSize;
+        if (THREADS == 1 || maxChunks == 1 || inPool()) {
+            body.run(0, n);
+            return;
+        }
+        // A few chunks per thread so uneven chunks balance out.
+        int chunks = Math.min(maxChunks, THREADS * 4);
+        int per = (n + chunks - 1) / chunks;
+        int total = (n + per - 1) / per;
+        AtomicInteger next = new AtomicInteger();
+        Runnable worker = () -> {
+            int c;
+            while ((c = next.getAndIncrement()) < total) {
+                int from = c * per;
+                body.run(from, Math.min(n, from + per));
+            }
+        };
+        int helpers = Math.min(THREADS - 1, total - 1);
+        ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[helpers];
+        for (int i = 0; i < helpers; i++) {
+            tasks[i] = POOL.submit(worker);
+        }
+        Throwable failure = null;
+        try {
+            worker.run();
+        } catch (Throwable t) {
+            failure = t;
+            next.set(total);
+        }
+        for (ForkJoinTask<?> t : tasks) {
+            try {
+                t.join();
+            } catch (Throwable e) {
+                if (failure == null) {
+                    failure = e;
+                }
+            }
+        }
+        if (failure instanceof RuntimeException re) {
+            throw re;
+        }
+        if (failure instanceof Error err) {
+            throw err;
+        }
+        if (failure != null) {
+            throw new RuntimeException(failure);
+        }
+    }
+}
