@@ -1,0 +1,323 @@
+package dev.lorakit.tensor.kernel;
+
+import dev.lorakit.tensor.DType;
+import dev.lorakit.tensor.Parallel;
+import dev.lorakit.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Packed, register-blocked, multi-threaded matrix product with the Vector API:
+ * {@code C[M,N] (+)= op(A)[M,K] * op(B)[K,N]}, where op transposes when asked. A and B may be
+ * F32, BF16 or F16, on the heap or memory-mapped; packing converts them to float32 panels, so
+ * the micro-kernel only ever sees float arrays. C is a heap F32 tensor.
+ *
+ * <p>Scheme (Goto/BLIS): A is packed once into MR-row panels (per KC slice of K) and shared by
+ * all threads; the threads then claim (NC-column block, M range) work items, pack their B block
+ * into NR-column panels that stay in L2, and sweep an MR x NR micro-kernel over it that keeps
+ * the C tile in 16 vector registers. Legend: M rows of C, N columns of C, K the shared dimension.
+ */
+public final class Matmul {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int VL = F.length();
+    /** Micro-tile: MR rows x NR columns of C (NR = two vectors). */
+    static final int MR = 8;
+    static final int NR = 2 * VL;
+    /** Slice of K packed at a time (an A panel MR x KC and a B panel KC x NR stay in L1). */
+    static final int KC = 256;
+    /** Columns of B packed per work item (a KC x NC block stays in L2). */
+    static final int NC_MAX = 512;
+    /** A panels per M block (an MC x KC block of packed A stays in L2). */
+    static final int MC_PANELS = 64;
+
+    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[4][]);
+
+    private Matmul() {
+    }
+
+    /**
+     * C = op(A) op(B), or C += op(A) op(B) when {@code accumulate}.
+     *
+     * @param a [M,K], or [K,M] when transA
+     * @param b [K,N], or [N,K] when transB (a Linear weight [out,in] used as y = x W^T)
+     * @param c [M,N], heap F32, must not alias a or b
+     */
+    public static void gemm(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, boolean accumulate) {
+        if (KernelMode.SCALAR) {
+            ScalarMatmul.gemm(a, transA, b, transB, c, accumulate);
+            return;
+        }
+        Dims d = Dims.of(a, transA, b, transB, c);
+        float[] cArr = c.floatArray();
+        int cOff = c.arrayOffset();
+        if (d.m == 0 || d.n == 0) {
+            return;
+        }
+        if (d.k == 0) {
+            if (!accumulate) {
+                java.util.Arrays.fill(cArr, cOff, cOff + d.m * d.n, 0f);
+            }
+            return;
+        }
+        int mPanels = (d.m + MR - 1) / MR;
+        int kBlocks = (d.k + KC - 1) / KC;
+        // 1. Pack all of A once: for each K slice, mPanels panels of [kc][MR].
+        long packedALen = (long) mPanels * MR * d.k;
+        if (packedALen > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("matmul operand A " + a.shape() + " is too large to pack");
+        }
+        float[] ap = scratch(3, (int) packedALen); // owned by the calling thread, shared with the workers below
+        Parallel.forRange(mPanels, Math.max(1, 4096 / Math.max(1, d.k)), (p0, p1) -> {
+            float[] row = scratch(1, KC);
+            for (int kb = 0; kb < kBlocks; kb++) {
+                int k0 = kb * KC;
+                int kc = Math.min(KC, d.k - k0);
+                int base = mPanels * MR * k0; // start of this K slice
+                for (int p = p0; p < p1; p++) {
+                    packA(a, transA, d, p * MR, k0, kc, ap, base + p * MR * kc, row);
+                }
+            }
+        });
+        // 2. Work items: NC-wide column blocks, split along M too when there are too few of them.
+        int threads = Parallel.threads();
+        int nc = Math.min(NC_MAX, roundUp(Math.max(NR, (d.n + threads - 1) / threads), NR));
+        int nBlocks = (d.n + nc - 1) / nc;
+        int mSplits = nBlocks >= 2 * threads ? 1 : Math.max(1, Math.min(mPanels, (2 * threads + nBlocks - 1) / nBlocks));
+        int panelsPerSplit = (mPanels + mSplits - 1) / mSplits;
+        Parallel.forRange(nBlocks * mSplits, 1, (w0, w1) -> {
+            float[] bp = scratch(0, KC * roundUp(nc, NR));
+            float[] row = scratch(1, KC);
+            float[] tile = scratch(2, MR * NR);
+            for (int w = w0; w < w1; w++) {
+                int jb = w / mSplits;
+                int ms = w % mSplits;
+                int j0 = jb * nc;
+                int ncw = Math.min(nc, d.n - j0);
+                int pStart = ms * panelsPerSplit;
+                int pEnd = Math.min(mPanels, pStart + panelsPerSplit);
+                for (int kb = 0; kb < kBlocks; kb++) {
+                    int k0 = kb * KC;
+                    int kc = Math.min(KC, d.k - k0);
+                    packB(b, transB, d, j0, ncw, k0, kc, bp, row);
+                    boolean add = accumulate || kb > 0;
+                    int aBase = mPanels * MR * k0;
+                    // BLIS order: a B micro-panel (KC x NR) stays in L1 while A panels of one
+                    // L2-sized M block stream past it.
+                    for (int pBlock = pStart; pBlock < pEnd; pBlock += MC_PANELS) {
+                        int pBlockEnd = Math.min(pEnd, pBlock + MC_PANELS);
+                        for (int jr = 0; jr < ncw; jr += NR) {
+                            int nr = Math.min(NR, ncw - jr);
+                            int bOff = jr * kc;
+                            for (int p = pBlock; p < pBlockEnd; p++) {
+                                int i0 = p * MR;
+                                int mr = Math.min(MR, d.m - i0);
+                                int aOff = aBase + p * MR * kc;
+                                int cPos = cOff + i0 * d.n + j0 + jr;
+                                if (mr == MR && nr == NR) {
+                                    kernel(ap, aOff, bp, bOff, kc, cArr, cPos, d.n, add);
+                                } else {
+                                    kernel(ap, aOff, bp, bOff, kc, tile, 0, NR, false);
+                                    for (int i = 0; i < mr; i++) {
+                                        for (int j = 0; j < nr; j++) {
+                                            float v = tile[i * NR + j];
+                                            int idx = cPos + i * d.n + j;
+                                            cArr[idx] = add ? cArr[idx] + v : v;
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /** Shapes of one product, validated. */
+    record Dims(int m, int n, int k, int lda, int ldb) {
+        static Dims of(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c) {
+            if (a.shape().rank() != 2 || b.shape().rank() != 2 || c.shape().rank() != 2) {
+                throw new IllegalArgumentException("matmul needs 2-D tensors, got " + a.shape() + ", " + b.shape() + ", " + c.shape());
+            }
+            if (!a.dtype().isCompute() || !b.dtype().isCompute()) {
+                throw new IllegalArgumentException("matmul inputs must be F32, F16 or BF16, got " + a.dtype() + " and " + b.dtype());
+            }
+            if (c.floatArray() == null) {
+                throw new IllegalArgumentException("matmul output must be a heap F32 tensor, got " + c);
+            }
+            int m = transA ? a.dim(1) : a.dim(0);
+            int k = transA ? a.dim(0) : a.dim(1);
+            int kb = transB ? b.dim(1) : b.dim(0);
+            int n = transB ? b.dim(0) : b.dim(1);
+            if (k != kb || c.dim(0) != m || c.dim(1) != n) {
+                throw new IllegalArgumentException("matmul shape mismatch: A" + a.shape() + (transA ? "^T" : "") + " x B"
+                        + b.shape() + (transB ? "^T" : "") + " -> C" + c.shape());
+            }
+            if (c.segment().asOverlappingSlice(a.segment()).isPresent() || c.segment().asOverlappingSlice(b.segment()).isPresent()) {
+                throw new IllegalArgumentException("matmul output must not alias its inputs");
+            }
+            return new Dims(m, n, k, a.dim(1), b.dim(1));
+        }
+    }
+
+    private static int roundUp(int x, int to) {
+        return (x + to - 1) / to * to;
+    }
+
+    private static float[] scratch(int slot, int len) {
+        float[][] bufs = BUFFERS.get();
+        if (bufs[slot] == null || bufs[slot].length < len) {
+            bufs[slot] = new float[len];
+        }
+        return bufs[slot];
+    }
+
+    /** Packs rows [i0, i0+MR) x cols [k0, k0+kc) of op(A) into dst as [kc][MR], zero-padding rows past M. */
+    private static void packA(Tensor a, boolean transA, Dims d, int i0, int k0, int kc, float[] dst, int off, float[] row) {
+        int mr = Math.min(MR, d.m - i0);
+        MemorySegment seg = a.segment();
+        DType dt = a.dtype();
+        int es = dt.byteSize();
+        if (!transA) {
+            // A is [M,K]: convert each row slice, then scatter with stride MR.
+            for (int r = 0; r < MR; r++) {
+                if (r < mr) {
+                    Convert.toF32(seg, ((long) (i0 + r) * d.lda + k0) * es, dt, row, 0, kc);
+                    for (int k = 0; k < kc; k++) {
+                        dst[off + k * MR + r] = row[k];
+                    }
+                } else {
+                    for (int k = 0; k < kc; k++) {
+                        dst[off + k * MR + r] = 0f;
+                    }
+                }
+            }
+        } else {
+            // A is [K,M]: the MR values for one k are contiguous.
+            for (int k = 0; k < kc; k++) {
+                int o = off + k * MR;
+                Convert.toF32(seg, ((long) (k0 + k) * d.lda + i0) * es, dt, dst, o, mr);
+                for (int r = mr; r < MR; r++) {
+                    dst[o + r] = 0f;
+                }
+            }
+        }
+    }
+
+    /** Packs cols [j0, j0+ncw) x rows [k0, k0+kc) of op(B) into dst as panels of [kc][NR], zero-padded. */
+    private static void packB(Tensor b, boolean transB, Dims d, int j0, int ncw, int k0, int kc, float[] dst, float[] row) {
+        MemorySegment seg = b.segment();
+        DType dt = b.dtype();
+        int es = dt.byteSize();
+        for (int jr = 0; jr < ncw; jr += NR) {
+            int nr = Math.min(NR, ncw - jr);
+            int off = jr * kc;
+            if (transB) {
+                // B is [N,K] (a weight [out,in]): convert each of the NR rows, scatter with stride NR.
+                for (int c = 0; c < NR; c++) {
+                    if (c < nr) {
+                        Convert.toF32(seg, ((long) (j0 + jr + c) * d.ldb + k0) * es, dt, row, 0, kc);
+                        for (int k = 0; k < kc; k++) {
+                            dst[off + k * NR + c] = row[k];
+                        }
+                    } else {
+                        for (int k = 0; k < kc; k++) {
+                            dst[off + k * NR + c] = 0f;
+                        }
+                    }
+                }
+            } else {
+                // B is [K,N]: the NR values for one k are contiguous.
+                for (int k = 0; k < kc; k++) {
+                    int o = off + k * NR;
+                    Convert.toF32(seg, ((long) (k0 + k) * d.ldb + j0 + jr) * es, dt, dst, o, nr);
+                    for (int c = nr; c < NR; c++) {
+                        dst[o + c] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The MR x NR micro-kernel: C[0..MR, 0..NR) (+)= Apanel[kc][MR] * Bpanel[kc][NR], with the
+     * C tile held in 16 registers for the whole K loop.
+     */
+    static void kernel(float[] a, int aOff, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, boolean add) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
+        FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
+        // Indices are computed from k (not bumped separately) so C2 can drop the range checks.
+        for (int k = 0; k < kc; k++) {
+            int ai = aOff + k * MR;
+            int bi = bOff + k * NR;
+            FloatVector b0 = FloatVector.fromArray(F, b, bi);
+            FloatVector b1 = FloatVector.fromArray(F, b, bi + VL);
+            FloatVector x;
+            x = FloatVector.broadcast(F, a[ai]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(F, a[ai + 1]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(F, a[ai + 2]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(F, a[ai + 3]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(F, a[ai + 4]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(F, a[ai + 5]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(F, a[ai + 6]);
+            c60 = x.fma(b0, c60);
+            c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(F, a[ai + 7]);
+            c70 = x.fma(b0, c70);
+            c71 = x.fma(b1, c71);
+        }
+        if (add) {
+            c00 = c00.add(FloatVector.fromArray(F, c, cOff));
+            c01 = c01.add(FloatVector.fromArray(F, c, cOff + VL));
+            c10 = c10.add(FloatVector.fromArray(F, c, cOff + ldc));
+            c11 = c11.add(FloatVector.fromArray(F, c, cOff + ldc + VL));
+            c20 = c20.add(FloatVector.fromArray(F, c, cOff + 2 * ldc));
+            c21 = c21.add(FloatVector.fromArray(F, c, cOff + 2 * ldc + VL));
+            c30 = c30.add(FloatVector.fromArray(F, c, cOff + 3 * ldc));
+            c31 = c31.add(FloatVector.fromArray(F, c, cOff + 3 * ldc + VL));
+            c40 = c40.add(FloatVector.fromArray(F, c, cOff + 4 * ldc));
+            c41 = c41.add(FloatVector.fromArray(F, c, cOff + 4 * ldc + VL));
+            c50 = c50.add(FloatVector.fromArray(F, c, cOff + 5 * ldc));
+            c51 = c51.add(FloatVector.fromArray(F, c, cOff + 5 * ldc + VL));
+            c60 = c60.add(FloatVector.fromArray(F, c, cOff + 6 * ldc));
+            c61 = c61.add(FloatVector.fromArray(F, c, cOff + 6 * ldc + VL));
+            c70 = c70.add(FloatVector.fromArray(F, c, cOff + 7 * ldc));
+            c71 = c71.add(FloatVector.fromArray(F, c, cOff + 7 * ldc + VL));
+        }
+        c00.intoArray(c, cOff);
+        c01.intoArray(c, cOff + VL);
+        c10.intoArray(c, cOff + ldc);
+        c11.intoArray(c, cOff + ldc + VL);
+        c20.intoArray(c, cOff + 2 * ldc);
+        c21.intoArray(c, cOff + 2 * ldc + VL);
+        c30.intoArray(c, cOff + 3 * ldc);
+        c31.intoArray(c, cOff + 3 * ldc + VL);
+        c40.intoArray(c, cOff + 4 * ldc);
+        c41.intoArray(c, cOff + 4 * ldc + VL);
+        c50.intoArray(c, cOff + 5 * ldc);
+        c51.intoArray(c, cOff + 5 * ldc + VL);
+        c60.intoArray(c, cOff + 6 * ldc);
+        c61.intoArray(c, cOff + 6 * ldc + VL);
+        c70.intoArray(c, cOff + 7 * ldc);
+        c71.intoArray(c, cOff + 7 * ldc + VL);
+    }
+}
