@@ -1,0 +1,73 @@
+package dev.lorakit.cli;
+
+import dev.lorakit.BadInputException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.NoSuchFileException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The lorakit command line. Exit codes: 0 success, 1 internal error, 2 bad input (a one-line
+ * message naming the file or option; a stack trace only with --verbose).
+ */
+@Command(name = "lorakit",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        description = "Compose, compress, adapt and serve LoRA adapters for Llama-family models, in pure Java.",
+        subcommands = {InspectCommand.class, CommandLine.HelpCommand.class},
+        footer = {"", "Examples:", "  lorakit inspect path/to/adapter", "  lorakit inspect path/to/model --json",
+                "  lorakit help inspect"})
+public final class Main {
+    /** Exit code for bad input. */
+    public static final int EXIT_BAD_INPUT = 2;
+    /** Exit code for an internal failure. */
+    public static final int EXIT_INTERNAL = 1;
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the CLI with the given streams and returns the exit code (used by tests). */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setCaseInsensitiveEnumValuesAllowed(true);
+        cli.setParameterExceptionHandler((ex, a) -> {
+            err.println("lorakit: " + ex.getMessage());
+            err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for usage.");
+            return EXIT_BAD_INPUT;
+        });
+        cli.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
+            boolean verbose = parseResult.originalArgs().contains("--verbose") || parseResult.originalArgs().contains("-v");
+            Throwable cause = ex;
+            if (cause instanceof UncheckedIOException u && u.getCause() != null) {
+                cause = u.getCause();
+            }
+            if (verbose) {
+                ex.printStackTrace(err);
+            }
+            if (cause instanceof BadInputException) {
+                err.println("lorakit: error: " + cause.getMessage());
+                return EXIT_BAD_INPUT;
+            }
+            if (cause instanceof NoSuchFileException nf) {
+                err.println("lorakit: error: " + nf.getFile() + ": no such file or directory");
+                return EXIT_BAD_INPUT;
+            }
+            err.println("lorakit: internal error: " + cause + (verbose ? "" : " (run with --verbose for the stack trace)"));
+            return EXIT_INTERNAL;
+        });
+        return cli.execute(args);
+    }
+
+    /** Prints the version from the jar manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"lorakit " + (v == null ? "dev" : v) + " (Java " + Runtime.version() + ")"};
+        }
+    }
+}
