@@ -3,11 +3,18 @@ package dev.lorakit.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lorakit.BadInputException;
+import dev.lorakit.io.peft.LoraAdapter;
+import dev.lorakit.io.peft.LoraConfig;
+import dev.lorakit.io.peft.LoraModule;
+import dev.lorakit.io.peft.PeftKeys;
+import dev.lorakit.io.peft.TargetModules;
 import dev.lorakit.io.safetensors.SafetensorsFile;
 import dev.lorakit.tensor.TensorInfo;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -39,12 +46,97 @@ public final class InspectCommand implements Callable<Integer> {
         if (!Files.exists(path)) {
             throw new BadInputException(path + ": no such file or directory");
         }
+        if (Files.isDirectory(path) && Files.exists(path.resolve(PeftKeys.CONFIG_FILE))) {
+            inspectAdapter(out);
+            return 0;
+        }
         if (Files.isRegularFile(path) && path.getFileName().toString().endsWith(".safetensors")) {
             inspectSafetensors(out);
             return 0;
         }
         throw new BadInputException(path + ": not something lorakit can inspect (expected an adapter directory with "
                 + "adapter_config.json, a model directory with config.json, or a .safetensors file)");
+    }
+
+    private void inspectAdapter(PrintWriter out) {
+        try (LoraAdapter adapter = LoraAdapter.open(path)) {
+            LoraConfig c = adapter.config();
+            List<LoraModule> modules = adapter.modules();
+            double[] norms = new double[modules.size()];
+            try (Progress progress = Progress.start("||dW||", modules.size(), global)) {
+                for (int i = 0; i < norms.length; i++) {
+                    norms[i] = modules.get(i).deltaFrobeniusNorm();
+                    progress.step(1);
+                }
+            }
+            if (global.json) {
+                ObjectNode root = Json.object();
+                root.put("kind", "adapter");
+                root.put("path", path.toString());
+                root.put("peft_type", "LORA");
+                root.put("base_model_name_or_path", c.baseModelNameOrPath());
+                root.put("r", c.r());
+                root.put("lora_alpha", c.loraAlpha());
+                root.put("use_rslora", c.useRslora());
+                root.put("target_modules", describe(c.targetModules()));
+                ObjectNode rp = root.putObject("rank_pattern");
+                c.rankPattern().forEach(rp::put);
+                ObjectNode ap = root.putObject("alpha_pattern");
+                c.alphaPattern().forEach(ap::put);
+                root.put("module_count", modules.size());
+                root.put("parameters", adapter.parameterCount());
+                root.put("bytes", adapter.byteSize());
+                ArrayNode arr = root.putArray("modules");
+                for (int i = 0; i < modules.size(); i++) {
+                    LoraModule m = modules.get(i);
+                    ObjectNode n = arr.addObject();
+                    n.put("name", m.name());
+                    n.put("rank", m.rank());
+                    n.put("alpha", m.alpha());
+                    n.put("scaling", m.scaling());
+                    n.put("dtype", m.a().dtype().name());
+                    n.put("in_features", m.inFeatures());
+                    n.put("out_features", m.outFeatures());
+                    n.put("parameters", m.parameterCount());
+                    n.put("bytes", m.byteSize());
+                    n.put("delta_frobenius_norm", norms[i]);
+                }
+                Json.print(out, root);
+                return;
+            }
+            out.println("PEFT LoRA adapter " + path);
+            out.println("  base model:     " + c.baseModelNameOrPath());
+            out.println("  r / lora_alpha: " + c.r() + " / " + fmt(c.loraAlpha()) + (c.useRslora() ? "  (rsLoRA: scaling = alpha/sqrt(r))" : "  (scaling = alpha/r)"));
+            out.println("  targets:        " + describe(c.targetModules()));
+            if (!c.rankPattern().isEmpty()) {
+                out.println("  rank_pattern:   " + c.rankPattern());
+            }
+            if (!c.alphaPattern().isEmpty()) {
+                out.println("  alpha_pattern:  " + c.alphaPattern());
+            }
+            out.println("  modules: " + modules.size() + ", parameters: " + Units.count(adapter.parameterCount()) + " ("
+                    + adapter.parameterCount() + "), size: " + Units.bytes(adapter.byteSize()));
+            out.println();
+            TextTable table = new TextTable("module", ">rank", ">alpha", ">scaling", "dtype", ">in", ">out", ">params", ">||dW||_F");
+            for (int i = 0; i < modules.size(); i++) {
+                LoraModule m = modules.get(i);
+                table.row(m.name(), m.rank(), fmt(m.alpha()), fmt(m.scaling()), m.a().dtype(), m.inFeatures(), m.outFeatures(),
+                        m.parameterCount(), String.format(Locale.ROOT, "%.4g", norms[i]));
+            }
+            table.print(out);
+        }
+    }
+
+    static String describe(TargetModules t) {
+        return switch (t) {
+            case TargetModules.Names n -> String.join(",", n.names());
+            case TargetModules.Regex r -> "regex " + r.pattern();
+            case TargetModules.AllLinear a -> "all-linear";
+        };
+    }
+
+    static String fmt(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : String.format(Locale.ROOT, "%.6g", v);
     }
 
     private void inspectSafetensors(PrintWriter out) {
