@@ -1,13 +1,7 @@
 package dev.lorakit.io.safetensors;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lorakit.BadInputException;
 import dev.lorakit.io.TensorSource;
-import dev.lorakit.tensor.DType;
-import dev.lorakit.tensor.Shape;
 import dev.lorakit.tensor.Tensor;
 import dev.lorakit.tensor.TensorInfo;
 import java.io.IOException;
@@ -16,93 +10,96 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.SequencedSet;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * One memory-mapped safetensors file, validated strictly on open: header length within the
- * file, UTF-8 JSON object, known dtypes, non-negative shapes, byte sizes matching shape x dtype,
- * offsets inside the buffer and covering it without overlaps or holes. Every violation is a
- * {@link BadInputException} naming the file and the tensor.
+ * One memory-mapped safetensors file, validated strictly on open.
+ *
+ * <p>Layout: an 8-byte little-endian header length N, N bytes of UTF-8 JSON header, then the
+ * data buffer. Rules enforced (each violation is a {@link BadInputException} naming the file and,
+ * where there is one, the tensor, and saying what was expected): the file holds the 8-byte length
+ * and the whole header; the header is UTF-8 JSON, an object, with unique names; every tensor
+ * entry has a known {@code dtype}, a {@code shape} of non-negative integers and
+ * {@code data_offsets} [begin, end] spanning exactly product(shape) x dtype size bytes; the
+ * tensors lie inside the data buffer and cover it in order without overlaps, holes or trailing
+ * bytes; {@code __metadata__} (optional) is an object of strings.
+ *
+ * <p>The data buffer is mapped read-only into a shared arena, so tensors can be read from any
+ * thread until {@link #close()}.
  */
 public final class SafetensorsFile implements TensorSource {
-    /** Largest header accepted (the format's own limit is 100 MB). */
-    public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
-    static final ObjectMapper JSON = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    /** Largest header accepted (the reference implementation's limit, 100 MB). */
+    public static final long MAX_HEADER_BYTES = 100_000_000L;
 
     private final Path path;
     private final Arena arena;
     private final MemorySegment buffer;
     private final Map<String, TensorInfo> tensors;
+    private final SequencedSet<String> names;
     private final Map<String, String> metadata;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
-    private SafetensorsFile(Path path, Arena arena, MemorySegment buffer, Map<String, TensorInfo> tensors,
-                            Map<String, String> metadata) {
+    private SafetensorsFile(Path path, Arena arena, MemorySegment buffer, SafetensorsHeader header) {
         this.path = path;
         this.arena = arena;
         this.buffer = buffer;
-        this.tensors = tensors;
-        this.metadata = metadata;
+        LinkedHashMap<String, TensorInfo> map = new LinkedHashMap<>();
+        for (TensorInfo t : header.tensors()) {
+            map.put(t.name(), t);
+        }
+        this.tensors = Collections.unmodifiableMap(map);
+        this.names = Collections.unmodifiableSequencedSet(map.sequencedKeySet());
+        this.metadata = header.metadata();
     }
 
     /** Opens and validates a safetensors file, mapping its data buffer read-only. */
     public static SafetensorsFile open(Path path) {
         String where = path.toString();
+        if (Files.isDirectory(path)) {
+            throw new BadInputException(where + ": is a directory, expected a .safetensors file");
+        }
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long fileSize = ch.size();
             if (fileSize < 8) {
                 throw new BadInputException(where + ": not a safetensors file: " + fileSize
-                        + " bytes, shorter than the 8-byte header length");
+                        + " bytes, expected at least 8 (the little-endian u64 header length)");
             }
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             readFully(ch, lenBuf, 0);
             long headerLen = lenBuf.getLong(0);
-            if (headerLen < 2 || headerLen > fileSize - 8) {
+            if (headerLen < 0 || headerLen > fileSize - 8) {
                 throw new BadInputException(where + ": header length " + Long.toUnsignedString(headerLen)
-                        + " does not fit in the file of " + fileSize + " bytes (expected 2.." + (fileSize - 8) + ")");
+                        + " does not fit in the file of " + fileSize + " bytes (expected at most " + (fileSize - 8)
+                        + "; is this a safetensors file?)");
             }
             if (headerLen > MAX_HEADER_BYTES) {
                 throw new BadInputException(where + ": header length " + headerLen + " exceeds the "
-                        + MAX_HEADER_BYTES + "-byte limit");
+                        + MAX_HEADER_BYTES + "-byte limit of the format");
             }
             ByteBuffer hdr = ByteBuffer.allocate((int) headerLen);
             readFully(ch, hdr, 8);
-            String json;
-            try {
-                json = StandardCharsets.UTF_8.newDecoder()
-                        .onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT)
-                        .decode(hdr.flip()).toString();
-            } catch (CharacterCodingException e) {
-                throw new BadInputException(where + ": header is not valid UTF-8");
-            }
             long dataStart = 8 + headerLen;
             long dataSize = fileSize - dataStart;
-            Map<String, String> metadata = new LinkedHashMap<>();
-            Map<String, TensorInfo> tensors = parseHeader(where, json, dataSize, metadata);
+            SafetensorsHeader header = SafetensorsHeader.parse(where, hdr.flip(), dataSize);
             Arena arena = Arena.ofShared();
             MemorySegment buffer;
             try {
-                buffer = dataSize == 0 ? MemorySegment.NULL.reinterpret(0)
+                buffer = dataSize == 0 ? MemorySegment.NULL
                         : ch.map(FileChannel.MapMode.READ_ONLY, dataStart, dataSize, arena);
             } catch (IOException | RuntimeException e) {
                 arena.close();
                 throw e;
             }
-            return new SafetensorsFile(path, arena, buffer, tensors, Collections.unmodifiableMap(metadata));
+            return new SafetensorsFile(path, arena, buffer, header);
         } catch (NoSuchFileException e) {
             throw new BadInputException(where + ": no such file");
         } catch (IOException e) {
@@ -119,123 +116,15 @@ public final class SafetensorsFile implements TensorSource {
         }
     }
 
-    /** Parses and validates the JSON header against a data buffer of dataSize bytes. */
-    static Map<String, TensorInfo> parseHeader(String where, String json, long dataSize, Map<String, String> metadataOut) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(json);
-        } catch (JsonProcessingException e) {
-            throw new BadInputException(where + ": header is not valid JSON: " + e.getOriginalMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw new BadInputException(where + ": header must be a JSON object");
-        }
-        List<TensorInfo> infos = new ArrayList<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.properties().iterator(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            String name = e.getKey();
-            JsonNode v = e.getValue();
-            if (name.equals("__metadata__")) {
-                if (!v.isObject()) {
-                    throw new BadInputException(where + ": __metadata__ must be an object of strings");
-                }
-                for (Map.Entry<String, JsonNode> m : v.properties()) {
-                    if (!m.getValue().isTextual()) {
-                        throw new BadInputException(where + ": __metadata__ value of \"" + m.getKey() + "\" must be a string");
-                    }
-                    metadataOut.put(m.getKey(), m.getValue().asText());
-                }
-                continue;
-            }
-            infos.add(parseTensor(where, name, v));
-        }
-        // Offsets: inside the buffer, no overlaps, no holes.
-        List<TensorInfo> byOffset = new ArrayList<>(infos);
-        byOffset.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
-        long expectedBegin = 0;
-        for (TensorInfo t : byOffset) {
-            if (t.end() > dataSize) {
-                throw new BadInputException(where + ": tensor \"" + t.name() + "\": data_offsets [" + t.begin() + ", "
-                        + t.end() + "] end beyond the data buffer of " + dataSize + " bytes");
-            }
-            if (t.begin() < expectedBegin) {
-                throw new BadInputException(where + ": tensor \"" + t.name() + "\": data_offsets [" + t.begin() + ", "
-                        + t.end() + "] overlap the previous tensor, which ends at " + expectedBegin);
-            }
-            if (t.begin() > expectedBegin) {
-                throw new BadInputException(where + ": tensor \"" + t.name() + "\": data_offsets begin at " + t.begin()
-                        + ", leaving a hole of " + (t.begin() - expectedBegin) + " bytes after offset " + expectedBegin);
-            }
-            expectedBegin = t.end();
-        }
-        if (expectedBegin != dataSize) {
-            throw new BadInputException(where + ": tensors cover " + expectedBegin + " bytes of the " + dataSize
-                    + "-byte data buffer; the remaining " + (dataSize - expectedBegin) + " bytes belong to no tensor");
-        }
-        Map<String, TensorInfo> map = new LinkedHashMap<>();
-        for (TensorInfo t : infos) {
-            map.put(t.name(), t);
-        }
-        return Collections.unmodifiableMap(map);
-    }
-
-    private static TensorInfo parseTensor(String where, String name, JsonNode v) {
-        String at = where + ": tensor \"" + name + "\"";
-        if (!v.isObject()) {
-            throw new BadInputException(at + ": entry must be an object with dtype, shape and data_offsets");
-        }
-        JsonNode dt = v.get("dtype");
-        if (dt == null || !dt.isTextual()) {
-            throw new BadInputException(at + ": missing \"dtype\" string");
-        }
-        DType dtype = DType.fromSafetensorsName(dt.asText());
-        if (dtype == null || !dt.asText().equals(dtype.safetensorsName())) {
-            throw new BadInputException(at + ": unknown dtype \"" + dt.asText() + "\" (expected one of F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL, ...)");
-        }
-        JsonNode sh = v.get("shape");
-        if (sh == null || !sh.isArray()) {
-            throw new BadInputException(at + ": missing \"shape\" array");
-        }
-        long[] dims = new long[sh.size()];
-        for (int i = 0; i < dims.length; i++) {
-            JsonNode d = sh.get(i);
-            if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0 || d.asLong() > Integer.MAX_VALUE) {
-                throw new BadInputException(at + ": shape " + sh + " must hold non-negative integers below 2^31");
-            }
-            dims[i] = d.asLong();
-        }
-        JsonNode off = v.get("data_offsets");
-        if (off == null || !off.isArray() || off.size() != 2 || !off.get(0).isIntegralNumber()
-                || !off.get(1).isIntegralNumber() || !off.get(0).canConvertToLong() || !off.get(1).canConvertToLong()) {
-            throw new BadInputException(at + ": \"data_offsets\" must be [begin, end] integers");
-        }
-        long begin = off.get(0).asLong();
-        long end = off.get(1).asLong();
-        if (begin < 0 || end < begin) {
-            throw new BadInputException(at + ": data_offsets [" + begin + ", " + end + "] must satisfy 0 <= begin <= end");
-        }
-        Shape shape = Shape.ofLongs(dims);
-        long expectedBytes;
-        try {
-            expectedBytes = Math.multiplyExact(shape.size(), (long) dtype.byteSize());
-        } catch (ArithmeticException e) {
-            throw new BadInputException(at + ": shape " + shape + " is too large");
-        }
-        if (end - begin != expectedBytes) {
-            throw new BadInputException(at + ": " + dtype + " shape " + shape + " needs " + expectedBytes
-                    + " bytes but data_offsets [" + begin + ", " + end + "] span " + (end - begin));
-        }
-        return new TensorInfo(name, dtype, shape, begin, end);
-    }
-
     /** The file this was opened from. */
     public Path path() {
         return path;
     }
 
+    /** Tensor names in data order (ascending offsets). */
     @Override
     public SequencedSet<String> names() {
-        return Collections.unmodifiableSequencedSet(new LinkedHashSet<>(tensors.keySet()));
+        return names;
     }
 
     @Override
@@ -255,12 +144,20 @@ public final class SafetensorsFile implements TensorSource {
     @Override
     public Tensor get(String name) {
         TensorInfo t = info(name);
+        if (closed.get()) {
+            throw new IllegalStateException(path + " is closed");
+        }
         return Tensor.wrap(t.dtype(), t.shape(), buffer.asSlice(t.begin(), t.byteSize()));
     }
 
-    /** All tensor infos in file order. */
+    /** All tensor infos in data order. */
     public List<TensorInfo> infos() {
         return List.copyOf(tensors.values());
+    }
+
+    /** Size of the data buffer in bytes (the sum of all tensors' byte sizes). */
+    public long dataSize() {
+        return buffer.byteSize();
     }
 
     @Override
@@ -273,8 +170,11 @@ public final class SafetensorsFile implements TensorSource {
         return path.toString();
     }
 
+    /** Unmaps the file; tensors obtained from it become invalid. Closing twice is harmless. */
     @Override
     public void close() {
-        arena.close();
+        if (closed.compareAndSet(false, true)) {
+            arena.close();
+        }
     }
 }

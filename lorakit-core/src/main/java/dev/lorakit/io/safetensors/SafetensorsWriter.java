@@ -10,11 +10,21 @@ import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
- * Writes safetensors files: tensors in the given map order, header padded with spaces to a
- * multiple of 8 bytes, the whole file written to a temporary sibling and renamed atomically.
+ * Writes safetensors files that the reference implementation reads back unchanged.
+ *
+ * <p>Layout: tensors are stored in descending element size (8, 4, 2, 1 bytes), keeping the
+ * caller's order within one size, so that every tensor starts at a multiple of its element size
+ * (loaders that view the bytes as typed arrays need that); the compact JSON header lists them in
+ * that order, {@code __metadata__} first, and is padded with spaces to a multiple of 8 bytes.
+ * The file is written to a temporary sibling and renamed into place, so a failure never leaves
+ * a partial file and an existing target is replaced whole.
  */
 public final class SafetensorsWriter {
     private static final int CHUNK = 1 << 20;
@@ -22,12 +32,20 @@ public final class SafetensorsWriter {
     private SafetensorsWriter() {
     }
 
+    /** Writes {@code tensors} without metadata; see {@link #write(Path, Map, Map)}. */
+    public static void write(Path target, Map<String, Tensor> tensors) throws IOException {
+        write(target, tensors, Map.of());
+    }
+
     /**
-     * Writes {@code tensors} (name to tensor, in iteration order) with optional string metadata.
-     * The target is replaced atomically; a failure leaves no partial file behind.
+     * Writes {@code tensors} (name to tensor) with optional string metadata (null or empty for
+     * none). The target is replaced atomically; a failure leaves no partial file behind.
+     *
+     * @throws IllegalArgumentException for a null name or value, or a tensor named {@code __metadata__}
      */
     public static void write(Path target, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
-        byte[] header = header(tensors, metadata);
+        List<Map.Entry<String, Tensor>> layout = layout(tensors);
+        byte[] header = header(layout, metadata);
         AtomicFiles.writeFile(target, out -> {
             byte[] len = new byte[8];
             long n = header.length;
@@ -38,10 +56,26 @@ public final class SafetensorsWriter {
             out.write(header);
             byte[] chunk = new byte[CHUNK];
             MemorySegment chunkSeg = MemorySegment.ofArray(chunk);
-            for (Tensor t : tensors.values()) {
-                writeSegment(out, t.segment(), chunk, chunkSeg);
+            for (Map.Entry<String, Tensor> e : layout) {
+                writeSegment(out, e.getValue().segment(), chunk, chunkSeg);
             }
         });
+    }
+
+    /** The order tensors are stored in: descending element size, stable within one size. */
+    static List<Map.Entry<String, Tensor>> layout(Map<String, Tensor> tensors) {
+        List<Map.Entry<String, Tensor>> entries = new ArrayList<>(tensors.size());
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            if (e.getKey() == null || e.getValue() == null) {
+                throw new IllegalArgumentException("null tensor name or tensor in " + tensors.keySet());
+            }
+            if (e.getKey().equals(SafetensorsHeader.METADATA_KEY)) {
+                throw new IllegalArgumentException("a tensor cannot be named " + SafetensorsHeader.METADATA_KEY);
+            }
+            entries.add(Map.entry(e.getKey(), e.getValue()));
+        }
+        entries.sort(Comparator.comparingInt((Map.Entry<String, Tensor> e) -> e.getValue().dtype().byteSize()).reversed());
+        return entries;
     }
 
     private static void writeSegment(OutputStream out, MemorySegment seg, byte[] chunk, MemorySegment chunkSeg) throws IOException {
@@ -53,18 +87,16 @@ public final class SafetensorsWriter {
         }
     }
 
-    /** The padded UTF-8 JSON header for these tensors. */
-    static byte[] header(Map<String, Tensor> tensors, Map<String, String> metadata) {
-        ObjectNode root = SafetensorsFile.JSON.createObjectNode();
+    /** The space-padded UTF-8 JSON header for tensors stored in the given order. */
+    static byte[] header(List<Map.Entry<String, Tensor>> layout, Map<String, String> metadata) {
+        ObjectNode root = SafetensorsHeader.JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
-            ObjectNode meta = root.putObject("__metadata__");
-            metadata.forEach(meta::put);
+            ObjectNode meta = root.putObject(SafetensorsHeader.METADATA_KEY);
+            metadata.forEach((k, v) -> meta.put(Objects.requireNonNull(k, "metadata key"),
+                    Objects.requireNonNull(v, () -> "metadata value of " + k)));
         }
         long offset = 0;
-        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-            if (e.getKey().equals("__metadata__")) {
-                throw new IllegalArgumentException("a tensor cannot be named __metadata__");
-            }
+        for (Map.Entry<String, Tensor> e : layout) {
             Tensor t = e.getValue();
             ObjectNode node = root.putObject(e.getKey());
             node.put("dtype", t.dtype().safetensorsName());
@@ -79,7 +111,7 @@ public final class SafetensorsWriter {
         }
         byte[] json;
         try {
-            json = SafetensorsFile.JSON.writeValueAsString(root).getBytes(StandardCharsets.UTF_8);
+            json = SafetensorsHeader.JSON.writeValueAsString(root).getBytes(StandardCharsets.UTF_8);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
