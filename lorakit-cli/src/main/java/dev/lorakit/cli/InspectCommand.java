@@ -3,12 +3,16 @@ package dev.lorakit.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lorakit.BadInputException;
+import dev.lorakit.io.TensorSource;
+import dev.lorakit.io.hf.HfModelDirectory;
+import dev.lorakit.io.hf.ModelConfig;
 import dev.lorakit.io.peft.LoraAdapter;
 import dev.lorakit.io.peft.LoraConfig;
 import dev.lorakit.io.peft.LoraModule;
 import dev.lorakit.io.peft.PeftKeys;
 import dev.lorakit.io.peft.TargetModules;
 import dev.lorakit.io.safetensors.SafetensorsFile;
+import dev.lorakit.tensor.DType;
 import dev.lorakit.tensor.TensorInfo;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -16,6 +20,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -48,6 +53,10 @@ public final class InspectCommand implements Callable<Integer> {
         }
         if (Files.isDirectory(path) && Files.exists(path.resolve(PeftKeys.CONFIG_FILE))) {
             inspectAdapter(out);
+            return 0;
+        }
+        if (Files.isDirectory(path) && Files.exists(path.resolve(ModelConfig.FILE_NAME))) {
+            inspectModel(out);
             return 0;
         }
         if (Files.isRegularFile(path) && path.getFileName().toString().endsWith(".safetensors")) {
@@ -124,6 +133,63 @@ public final class InspectCommand implements Callable<Integer> {
                         m.parameterCount(), String.format(Locale.ROOT, "%.4g", norms[i]));
             }
             table.print(out);
+        }
+    }
+
+    private void inspectModel(PrintWriter out) {
+        try (HfModelDirectory model = HfModelDirectory.open(path)) {
+            model.validateWeights();
+            ModelConfig c = model.config();
+            TensorSource w = model.weights();
+            Map<DType, Long> paramsByDtype = new TreeMap<>();
+            long bytes = 0;
+            for (String name : w.names()) {
+                TensorInfo t = w.info(name);
+                paramsByDtype.merge(t.dtype(), t.shape().size(), Long::sum);
+                bytes += t.byteSize();
+            }
+            long params = model.parameterCount();
+            String rope = c.ropeScaling() == null ? "none" : c.ropeScaling().toString();
+            if (global.json) {
+                ObjectNode root = Json.object();
+                root.put("kind", "model");
+                root.put("path", path.toString());
+                root.put("architecture", c.architecture().toString());
+                root.put("hidden_size", c.hiddenSize());
+                root.put("intermediate_size", c.intermediateSize());
+                root.put("num_hidden_layers", c.numHiddenLayers());
+                root.put("num_attention_heads", c.numAttentionHeads());
+                root.put("num_key_value_heads", c.numKeyValueHeads());
+                root.put("head_dim", c.headDim());
+                root.put("vocab_size", c.vocabSize());
+                root.put("max_position_embeddings", c.maxPositionEmbeddings());
+                root.put("rope_theta", c.ropeTheta());
+                root.put("rope_scaling", rope);
+                root.put("tie_word_embeddings", c.tieWordEmbeddings());
+                root.put("torch_dtype", c.torchDtype().name());
+                root.put("parameters", params);
+                root.put("weight_bytes", bytes);
+                ObjectNode dt = root.putObject("parameters_by_dtype");
+                paramsByDtype.forEach((k, v) -> dt.put(k.name(), v));
+                root.put("tensor_count", w.names().size());
+                root.put("tokenizer", model.tokenizerJson().isPresent());
+                Json.print(out, root);
+                return;
+            }
+            out.println("Hugging Face model " + path);
+            out.println("  architecture:  " + c.architecture() + (c.tieWordEmbeddings() ? " (tied embeddings)" : ""));
+            out.println("  layers:        " + c.numHiddenLayers() + ", hidden " + c.hiddenSize() + ", FFN " + c.intermediateSize());
+            out.println("  attention:     " + c.numAttentionHeads() + " heads, " + c.numKeyValueHeads() + " KV heads, head dim "
+                    + c.headDim());
+            out.println("  vocabulary:    " + c.vocabSize() + ", context " + c.maxPositionEmbeddings() + ", rope theta "
+                    + fmt(c.ropeTheta()) + ", rope scaling " + rope);
+            out.println("  parameters:    " + Units.count(params) + " (" + params + "), weights " + Units.bytes(bytes) + " in "
+                    + w.names().size() + " tensors");
+            StringBuilder dts = new StringBuilder();
+            paramsByDtype.forEach((k, v) -> dts.append(dts.isEmpty() ? "" : ", ").append(k).append(' ').append(Units.count(v)));
+            out.println("  dtypes:        " + dts + " (config torch_dtype " + c.torchDtype().torchName() + ")");
+            out.println("  tokenizer:     " + model.tokenizerJson().map(Path::toString).orElse("none"));
+            out.println("  weights:       all " + w.names().size() + " tensors present with the expected shapes");
         }
     }
 
