@@ -154,7 +154,7 @@ public final class InspectCommand implements Callable<Integer> {
                 ObjectNode root = Json.object();
                 root.put("kind", "model");
                 root.put("path", path.toString());
-                root.put("architecture", c.architecture().toString());
+                root.put("architecture", c.architecture().className());
                 root.put("hidden_size", c.hiddenSize());
                 root.put("intermediate_size", c.intermediateSize());
                 root.put("num_hidden_layers", c.numHiddenLayers());
@@ -177,7 +177,7 @@ public final class InspectCommand implements Callable<Integer> {
                 return;
             }
             out.println("Hugging Face model " + path);
-            out.println("  architecture:  " + c.architecture() + (c.tieWordEmbeddings() ? " (tied embeddings)" : ""));
+            out.println("  architecture:  " + c.architecture().className() + (c.tieWordEmbeddings() ? " (tied embeddings)" : ""));
             out.println("  layers:        " + c.numHiddenLayers() + ", hidden " + c.hiddenSize() + ", FFN " + c.intermediateSize());
             out.println("  attention:     " + c.numAttentionHeads() + " heads, " + c.numKeyValueHeads() + " KV heads, head dim "
                     + c.headDim());

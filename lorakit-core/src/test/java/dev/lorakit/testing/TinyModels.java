@@ -1,20 +1,16 @@
 package dev.lorakit.testing;
 
-import dev.lorakit.io.AtomicFiles;
-import dev.lorakit.io.hf.GenerationConfig;
+import dev.lorakit.synth.SyntheticModel;
+
 import dev.lorakit.io.hf.ModelArchitecture;
 import dev.lorakit.io.hf.ModelConfig;
-import dev.lorakit.io.hf.WeightLayout;
-import dev.lorakit.io.safetensors.ShardedSafetensorsWriter;
 import dev.lorakit.tensor.DType;
 import dev.lorakit.tensor.Tensor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 
 /**
  * Generates tiny random Hugging Face model directories (config.json, generation_config.json,
@@ -100,33 +96,9 @@ public final class TinyModels {
         return b.build();
     }
 
-    /** Random weights for a config, in {@link WeightLayout#expected} order. */
+    /** Random weights for a config, in WeightLayout#expected order (see {@link SyntheticModel#weights}). */
     public static Map<String, Tensor> weights(ModelConfig c, DType dtype, long seed) {
-        Random rnd = new Random(seed);
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        for (WeightLayout.Entry e : WeightLayout.expected(c)) {
-            int[] dims = e.shape().dims();
-            float[] v = new float[(int) e.shape().size()];
-            String n = e.name();
-            if (n.endsWith("norm.weight")) {
-                fill(v, rnd, 1, 0.1);
-            } else if (n.endsWith(".bias")) {
-                fill(v, rnd, 0, 0.1);
-            } else if (n.equals(WeightLayout.EMBED_TOKENS) || n.equals(WeightLayout.LM_HEAD)) {
-                fill(v, rnd, 0, 1);
-            } else {
-                fill(v, rnd, 0, 1 / Math.sqrt(dims[1]));
-            }
-            Tensor f32 = Tensor.ofFloats(v, dims);
-            out.put(n, dtype == DType.F32 ? f32 : f32.to(dtype));
-        }
-        return out;
-    }
-
-    private static void fill(float[] v, Random rnd, double mean, double std) {
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) (mean + std * rnd.nextGaussian());
-        }
+        return SyntheticModel.weights(c, dtype, seed);
     }
 
     /** Writes a model directory for the spec (replacing {@code dir} atomically) and returns it. */
@@ -144,15 +116,8 @@ public final class TinyModels {
      * they exceed {@code maxShardBytes}), replacing {@code dir} atomically.
      */
     public static Path write(Path dir, ModelConfig config, DType dtype, long seed, long maxShardBytes) {
-        Map<String, Tensor> weights = weights(config, dtype, seed);
-        GenerationConfig gen = new GenerationConfig(config.bosTokenId(), config.eosTokenIds(), null, 0.7, 0.9, 50,
-                null, null, true, null);
         try {
-            AtomicFiles.writeDirectory(dir, tmp -> {
-                config.write(tmp.resolve(ModelConfig.FILE_NAME));
-                gen.write(tmp.resolve(GenerationConfig.FILE_NAME));
-                ShardedSafetensorsWriter.writeInto(tmp, weights, Map.of("format", "pt"), maxShardBytes);
-            });
+            SyntheticModel.write(dir, config, dtype, seed, maxShardBytes, false);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
