@@ -24,6 +24,10 @@ import jdk.incubator.vector.FloatVector;
  * an input (same array, same offset); any other overlap of an output with an input is rejected
  * with {@link IllegalArgumentException}, as is every overlap where in-place is not allowed.
  *
+ * <p>Threads: the matrix-vector products and {@link #rmsnormRows} split their work over
+ * {@link dev.lorakit.tensor.Parallel} (inline when called from a pool worker); the rest run on
+ * the calling thread. All methods are safe to call concurrently on disjoint outputs.
+ *
  * <p>Accuracy: the vector kernels sum in float32 lanes with several accumulators; their scalar
  * twins sum in float64. Results agree to within a few float ulps of the magnitudes involved
  * (for sums: of the sum of absolute terms); the tests state the exact tolerance per kernel.
@@ -127,7 +131,8 @@ public final class Ops {
      * multi-threaded over rows. x and y must not overlap.
      */
     public static void matvec(Tensor w, float[] x, int xOff, float[] y, int yOff) {
-        checkMatVec(w, x, xOff, w.dim(-1), y, yOff, w.dim(0));
+        checkWeight(w);
+        checkMatVec(x, xOff, w.dim(1), y, yOff, w.dim(0));
         if (KernelMode.SCALAR) {
             ScalarMatVec.matvec(w, x, xOff, y, yOff);
         } else {
@@ -144,7 +149,8 @@ public final class Ops {
         if (batch < 0) {
             throw new IllegalArgumentException("negative batch " + batch);
         }
-        checkMatVec(w, x, xOff, (long) batch * w.dim(-1), y, yOff, (long) batch * w.dim(0));
+        checkWeight(w);
+        checkMatVec(x, xOff, (long) batch * w.dim(1), y, yOff, (long) batch * w.dim(0));
         if (KernelMode.SCALAR) {
             ScalarMatVec.matvecBatch(w, x, xOff, y, yOff, batch);
         } else {
@@ -166,7 +172,8 @@ public final class Ops {
     }
 
     private static void transposed(Tensor w, float[] x, int xOff, float[] y, int yOff, boolean accumulate) {
-        checkMatVec(w, x, xOff, w.dim(0), y, yOff, w.dim(-1));
+        checkWeight(w);
+        checkMatVec(x, xOff, w.dim(0), y, yOff, w.dim(1));
         if (KernelMode.SCALAR) {
             ScalarMatVec.matvecTransposed(w, x, xOff, y, yOff, accumulate);
         } else {
@@ -368,7 +375,7 @@ public final class Ops {
         checkInPlaceOrDisjoint("b", b, bOff, "out", out, outOff, n);
     }
 
-    private static void checkMatVec(Tensor w, float[] x, int xOff, long xLen, float[] y, int yOff, long yLen) {
+    private static void checkWeight(Tensor w) {
         if (w.shape().rank() != 2) {
             throw new IllegalArgumentException("matvec needs a rank-2 weight [N, K], got " + w);
         }
@@ -376,6 +383,9 @@ public final class Ops {
         if (dt != DType.F32 && dt != DType.BF16 && dt != DType.F16) {
             throw new IllegalArgumentException("matvec needs F32, BF16 or F16 weights, got " + w);
         }
+    }
+
+    private static void checkMatVec(float[] x, int xOff, long xLen, float[] y, int yOff, long yLen) {
         checkRange("x", x, xOff, xLen);
         checkRange("y", y, yOff, yLen);
         checkDisjoint("x", x, xOff, xLen, "y", y, yOff, yLen);

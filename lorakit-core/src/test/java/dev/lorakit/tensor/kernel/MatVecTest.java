@@ -25,10 +25,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <p>Tolerances, with S = sum_k |W[n,k] x[k]| for one output: scalar twin vs float64: u |y| + tiny
  * (float64 sum, one rounding); vector vs scalar for matvec and the batched product:
- * (K/16 + 32) u S (at least 32 lanes share the sum, then a lane tree and up to 15 tail terms);
+ * (K/L + 32) u S (each of the L float lanes sums K/L products, then a lane tree and up to L - 1
+ * scalar tail terms);
  * transposed: (N + 8) u S (each output is a running float32 sum over the N rows).
  */
 class MatVecTest {
+    private static final int L = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
     private static Arena arena;
 
     @BeforeAll
@@ -98,7 +100,7 @@ class MatVecTest {
                 abs += Math.abs(t);
             }
             close(exact, ys[yOff + r], U * Math.abs(exact) + 1e-30, "scalar row " + r);
-            close(ys[yOff + r], yv[yOff + r], (k / 16.0 + 32) * U * abs, "vector row " + r);
+            close(ys[yOff + r], yv[yOff + r], (k / (double) L + 32) * U * abs, "vector row " + r);
         }
         untouchedOutside(new float[yv.length], yv, yOff, n, "vector matvec");
     }
@@ -125,7 +127,7 @@ class MatVecTest {
                     }
                     String what = "batch " + batch + " item " + b + " row " + r;
                     close(single[r], ys[yOff + b * n + r], 0, "scalar " + what);
-                    close(ys[yOff + b * n + r], yv[yOff + b * n + r], (k / 16.0 + 32) * U * abs, "vector " + what);
+                    close(ys[yOff + b * n + r], yv[yOff + b * n + r], (k / (double) L + 32) * U * abs, "vector " + what);
                 }
             }
             untouchedOutside(new float[yv.length], yv, yOff, batch * n, "vector batched matvec");

@@ -58,10 +58,10 @@ class OpsTest {
 
     /** Runs {@link KernelModeProbe} in a child JVM with the given property; returns its output line. */
     private static String runProbe(String property) throws IOException, InterruptedException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String javaExe = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String classes = location(Ops.class);
         String testClasses = location(KernelModeProbe.class);
-        List<String> cmd = List.of(java, "--add-modules", "jdk.incubator.vector", property,
+        List<String> cmd = List.of(javaExe, "--add-modules", "jdk.incubator.vector", property,
                 "-cp", classes + java.io.File.pathSeparator + testClasses, KernelModeProbe.class.getName());
         Process p = new ProcessBuilder(cmd).redirectErrorStream(false).start();
         String out;
@@ -118,7 +118,8 @@ class OpsTest {
         assertThrows(IllegalArgumentException.class, () -> Ops.axpy(1f, a, 0, a, 0, 10));
         assertThrows(IllegalArgumentException.class, () -> Ops.axpy(1f, a, 0, a, 9, 10));
         Ops.axpy(1f, a, 0, a, 10, 10); // disjoint ranges of one array are fine
-        assertThrows(IllegalArgumentException.class, () -> Ops.rmsnorm(a, 0, a, 1e-5f, a, 50, 10)); // w overlaps out
+        assertThrows(IllegalArgumentException.class, () -> Ops.rmsnorm(a, 50, a, 1e-5f, a, 5, 10)); // w = a[0..10) overlaps out
+        assertThrows(IllegalArgumentException.class, () -> Ops.rmsnorm(a, 0, new float[10], 1e-5f, a, 5, 10)); // x, out partial
         Tensor w = Tensor.ofFloats(new float[6], 2, 3);
         assertThrows(IllegalArgumentException.class, () -> Ops.matvec(w, a, 0, a, 1));
         assertThrows(IllegalArgumentException.class, () -> Ops.matvecTransposed(w, a, 0, a, 1));
