@@ -90,20 +90,20 @@ public final class Convert {
     }
 
     /**
-     * Loads one vector of fp16 values at byteOff as float32 lanes. Uses the exact identity
-     * f32(h) = bits((h &amp; 0x7fff) &lt;&lt; 13) * 2^112 for normal and subnormal halves, then
-     * patches infinities/NaNs and the sign.
+     * Loads one vector of fp16 values at byteOff as float32 lanes. The halves are sign-extended
+     * to ints and shifted left by 13, which puts the sign at bit 31 and exponent and mantissa at
+     * bits 13..27 (the sign copies at bits 28..30 are masked off); read as a float32 and
+     * multiplied by 2^112 (rebiasing the exponent from 15 to 127) that is exactly the half's value
+     * for zeros, subnormals and normals. Infinities and NaNs (the only results &gt;= 2^16 in
+     * magnitude) then get the all-ones float32 exponent, keeping their mantissa bits.
      */
     static FloatVector loadF16(MemorySegment src, long byteOff) {
         ShortVector s = ShortVector.fromMemorySegment(S, src, byteOff, LE);
         IntVector h = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
-        IntVector mag = h.and(0x7fff);
-        IntVector shifted = mag.lanewise(VectorOperators.LSHL, 13);
-        IntVector finite = shifted.reinterpretAsFloats().mul(TWO_POW_112).reinterpretAsInts();
-        VectorMask<Integer> special = mag.and(0x7c00).compare(VectorOperators.EQ, 0x7c00);
-        IntVector magBits = finite.blend(shifted.or(0x7f800000), special);
-        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-        return magBits.or(sign).reinterpretAsFloats();
+        IntVector bits = h.lanewise(VectorOperators.LSHL, 13).and(0x8fffe000);
+        IntVector scaled = bits.reinterpretAsFloats().mul(TWO_POW_112).reinterpretAsInts();
+        VectorMask<Integer> special = scaled.and(0x7fffffff).compare(VectorOperators.GE, 0x47800000);
+        return scaled.lanewise(VectorOperators.OR, 0x7f800000, special).reinterpretAsFloats();
     }
 
     private static void bf16ToF32Vector(MemorySegment src, long byteOff, float[] dst, int off, int n) {
@@ -117,7 +117,7 @@ public final class Convert {
         }
     }
 
-    private static void f16ToF32Vector(MemorySegment src, long byteOff, float[] dst, int off, int n) {
+    static void f16ToF32Vector(MemorySegment src, long byteOff, float[] dst, int off, int n) {
         int step = F.length();
         int i = 0;
         for (; i <= n - step; i += step) {
