@@ -69,6 +69,18 @@ public final class Tensor {
         return new Tensor(DType.F32, s, MemorySegment.ofArray(values));
     }
 
+    /**
+     * An F32 view of {@code values[offset .. offset + prod(dims))} without copying (for
+     * activation buffers larger than the rows in use).
+     */
+    public static Tensor view(float[] values, int offset, int... dims) {
+        Shape s = Shape.of(dims);
+        if (offset < 0 || offset + s.size() > values.length) {
+            throw new IllegalArgumentException("view of " + s + " at offset " + offset + " exceeds an array of " + values.length);
+        }
+        return new Tensor(DType.F32, s, MemorySegment.ofArray(values).asSlice(4L * offset, 4L * s.size()));
+    }
+
     public DType dtype() {
         return dtype;
     }
