@@ -6,6 +6,7 @@ import dev.lorakit.BadInputException;
 import dev.lorakit.io.TensorSource;
 import dev.lorakit.io.hf.HfModelDirectory;
 import dev.lorakit.io.hf.ModelConfig;
+import dev.lorakit.io.hf.RopeScaling;
 import dev.lorakit.io.peft.LoraAdapter;
 import dev.lorakit.io.peft.LoraConfig;
 import dev.lorakit.io.peft.LoraModule;
@@ -149,7 +150,10 @@ public final class InspectCommand implements Callable<Integer> {
                 bytes += t.byteSize();
             }
             long params = model.parameterCount();
-            String rope = c.ropeScaling() == null ? "none" : c.ropeScaling().toString();
+            RopeScaling rs = c.ropeScaling();
+            String rope = rs == null ? "none" : rs.kind() == RopeScaling.Kind.LINEAR ? "linear x" + fmt(rs.factor())
+                    : "llama3 x" + fmt(rs.factor()) + " (low " + fmt(rs.lowFreqFactor()) + ", high " + fmt(rs.highFreqFactor())
+                    + ", original context " + rs.originalMaxPositionEmbeddings() + ")";
             if (global.json) {
                 ObjectNode root = Json.object();
                 root.put("kind", "model");
@@ -164,7 +168,18 @@ public final class InspectCommand implements Callable<Integer> {
                 root.put("vocab_size", c.vocabSize());
                 root.put("max_position_embeddings", c.maxPositionEmbeddings());
                 root.put("rope_theta", c.ropeTheta());
-                root.put("rope_scaling", rope);
+                if (rs == null) {
+                    root.putNull("rope_scaling");
+                } else {
+                    ObjectNode r = root.putObject("rope_scaling");
+                    r.put("rope_type", rs.kind().jsonName());
+                    r.put("factor", rs.factor());
+                    if (rs.kind() == RopeScaling.Kind.LLAMA3) {
+                        r.put("low_freq_factor", rs.lowFreqFactor());
+                        r.put("high_freq_factor", rs.highFreqFactor());
+                        r.put("original_max_position_embeddings", rs.originalMaxPositionEmbeddings());
+                    }
+                }
                 root.put("tie_word_embeddings", c.tieWordEmbeddings());
                 root.put("torch_dtype", c.torchDtype().name());
                 root.put("parameters", params);

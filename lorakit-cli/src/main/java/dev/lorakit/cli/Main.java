@@ -3,6 +3,7 @@ package dev.lorakit.cli;
 import dev.lorakit.BadInputException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -54,6 +55,12 @@ public final class Main {
             }
             if (cause instanceof NoSuchFileException nf) {
                 err.println("lorakit: error: " + nf.getFile() + ": no such file or directory");
+                return EXIT_BAD_INPUT;
+            }
+            if (cause instanceof FileSystemException fs) {
+                // access denied, a file where a directory is expected, read-only file system...
+                String reason = fs.getReason() != null ? fs.getReason() : fs.getClass().getSimpleName().replace("Exception", "");
+                err.println("lorakit: error: " + fs.getFile() + ": " + reason);
                 return EXIT_BAD_INPUT;
             }
             err.println("lorakit: internal error: " + cause + (verbose ? "" : " (run with --verbose for the stack trace)"));

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lorakit.BadInputException;
 import dev.lorakit.io.hf.ModelConfig;
 import dev.lorakit.io.hf.Projection;
+import dev.lorakit.io.peft.LoraAdapterWriter;
 import dev.lorakit.io.peft.LoraConfig;
 import dev.lorakit.io.peft.TargetModules;
 import dev.lorakit.synth.ModelPreset;
@@ -55,7 +56,8 @@ public final class SynthCommand {
     /** {@code lorakit synth model}. */
     @Command(name = "model", mixinStandardHelpOptions = true,
             description = "Write a random Llama-architecture Hugging Face model directory.",
-            footer = {"", "Presets: tiny (byte vocabulary, with tokenizer), tinyllama (1.1B), llama2-7b.",
+            footer = {"", "Presets: tiny (byte vocabulary, with tokenizer), tinyllama (1.1B), llama2-7b (6.7B; the weights",
+                    "are generated in memory: set LORAKIT_JAVA_OPTS=-Xmx16g for bf16).",
                     "Example:", "  lorakit synth model --preset tiny -o examples/tiny/model"})
     static final class Model implements Callable<Integer> {
         @Option(names = "--preset", defaultValue = "tiny", description = "tiny, tinyllama or llama2-7b (default: ${DEFAULT-VALUE}).")
@@ -163,9 +165,7 @@ public final class SynthCommand {
                 names.add(match.moduleName());
             }
             refuseExistingFile(output);
-            if (output.toAbsolutePath().normalize().equals(model.toAbsolutePath().normalize())) {
-                throw new BadInputException("-o: " + output + " is the input model directory; choose another output");
-            }
+            LoraAdapterWriter.requireNotAnInput(output, List.of(model));
             LoraConfig lora = LoraConfig.builder().r(rank).loraAlpha(alpha == null ? 2.0 * rank : alpha).useRslora(rslora)
                     .targetModules(TargetModules.names(names.toArray(String[]::new)))
                     .baseModelNameOrPath(model.toString()).build();

@@ -1,8 +1,11 @@
 package dev.lorakit.io;
 
+import dev.lorakit.BadInputException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileVisitResult;
@@ -10,13 +13,25 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * Writes files and directories so that a reader never sees half of one: output goes to a
- * temporary sibling in the target directory and is renamed into place atomically.
+ * temporary sibling in the target directory, is flushed to disk, and is renamed into place
+ * atomically. Results get ordinary permissions (rw-r--r-- files, rwxr-xr-x directories).
+ *
+ * <p>An existing target directory is replaced only if it is empty or holds nothing but the
+ * files of a model/adapter directory (no subdirectories, only model and adapter file names);
+ * anything else is refused, so an output option can never wipe a user's unrelated directory.
  */
 public final class AtomicFiles {
+    private static final Set<String> OUTPUT_FILE_SUFFIXES = Set.of(".json", ".safetensors", ".jsonl", ".png", ".txt",
+            ".md", ".jinja", ".model");
+
     private AtomicFiles() {
     }
 
@@ -32,9 +47,12 @@ public final class AtomicFiles {
         void write(Path dir) throws IOException;
     }
 
-    /** Writes {@code target} atomically: temp file in the same directory, then rename. */
+    /** Writes {@code target} atomically: temp file in the same directory, fsync, then rename. */
     public static void writeFile(Path target, StreamWriter body) throws IOException {
-        Path abs = target.toAbsolutePath();
+        Path abs = target.toAbsolutePath().normalize();
+        if (Files.isDirectory(abs)) {
+            throw new BadInputException(abs + ": is a directory; expected a file path");
+        }
         Path dir = abs.getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
@@ -42,6 +60,8 @@ public final class AtomicFiles {
             try (OutputStream out = Files.newOutputStream(tmp)) {
                 body.write(out);
             }
+            sync(tmp);
+            setPermissions(tmp, "rw-r--r--");
             move(tmp, abs);
         } catch (IOException | RuntimeException | Error e) {
             Files.deleteIfExists(tmp);
@@ -51,29 +71,46 @@ public final class AtomicFiles {
 
     /** Writes a string atomically (UTF-8). */
     public static void writeString(Path target, String content) throws IOException {
-        writeFile(target, out -> out.write(content.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        writeFile(target, out -> out.write(content.getBytes(StandardCharsets.UTF_8)));
     }
 
     /**
      * Builds a directory atomically: the body fills a temporary sibling directory, which then
-     * replaces {@code target}. An existing target must be a directory; it is replaced only after
-     * the new one is complete.
+     * replaces {@code target}. An existing target is replaced only after the new one is complete,
+     * and only if it is empty or a model/adapter directory (see the class comment).
      */
     public static void writeDirectory(Path target, DirectoryWriter body) throws IOException {
-        Path abs = target.toAbsolutePath();
-        if (Files.exists(abs) && !Files.isDirectory(abs)) {
-            throw new IOException(abs + " exists and is not a directory");
+        Path abs = target.toAbsolutePath().normalize();
+        if (Files.exists(abs)) {
+            requireReplaceable(abs);
         }
         Path parent = abs.getParent();
+        if (parent == null) {
+            throw new BadInputException(abs + ": cannot write a directory at the file-system root");
+        }
         Files.createDirectories(parent);
         Path tmp = Files.createTempDirectory(parent, "." + abs.getFileName() + ".");
         try {
             body.write(tmp);
+            try (Stream<Path> files = Files.list(tmp)) {
+                for (Path f : (Iterable<Path>) files::iterator) {
+                    if (Files.isRegularFile(f)) {
+                        sync(f);
+                        setPermissions(f, "rw-r--r--");
+                    }
+                }
+            }
+            setPermissions(tmp, "rwxr-xr-x");
             if (Files.exists(abs)) {
                 Path old = Files.createTempDirectory(parent, "." + abs.getFileName() + ".old.");
                 Files.delete(old);
                 Files.move(abs, old, StandardCopyOption.ATOMIC_MOVE);
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+                try {
+                    Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException | RuntimeException e) {
+                    Files.move(old, abs, StandardCopyOption.ATOMIC_MOVE); // put the original back
+                    throw e;
+                }
                 deleteRecursively(old);
             } else {
                 Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
@@ -81,6 +118,37 @@ public final class AtomicFiles {
         } catch (IOException | RuntimeException | Error e) {
             deleteRecursively(tmp);
             throw e;
+        }
+    }
+
+    /** Refuses to replace anything but an empty directory or a flat model/adapter directory. */
+    static void requireReplaceable(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new BadInputException(dir + ": exists and is not a directory; choose another output path");
+        }
+        try (Stream<Path> entries = Files.list(dir)) {
+            for (Path e : (Iterable<Path>) entries::iterator) {
+                String name = e.getFileName().toString();
+                boolean ok = Files.isRegularFile(e) && OUTPUT_FILE_SUFFIXES.stream().anyMatch(name::endsWith);
+                if (!ok) {
+                    throw new BadInputException(dir + ": exists and holds \"" + name + "\", which is not part of a model or "
+                            + "adapter directory; refusing to replace it (choose a new output path or remove it first)");
+                }
+            }
+        }
+    }
+
+    private static void sync(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+    }
+
+    private static void setPermissions(Path p, String perms) throws IOException {
+        try {
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(perms));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: keep the defaults
         }
     }
 

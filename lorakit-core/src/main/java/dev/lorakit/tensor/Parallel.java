@@ -1,9 +1,10 @@
 package dev.lorakit.tensor;
 
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The shared compute pool every multi-threaded kernel runs on. Its size is the number of
@@ -83,43 +84,47 @@ public final class Parallel {
         int chunks = Math.min(maxChunks, THREADS * 4);
         int per = (n + chunks - 1) / chunks;
         int total = (n + per - 1) / per;
+        // Chunks are claimed from a shared counter; the caller waits for the chunks to be done,
+        // not for helper tasks (a helper that starts late finds nothing left and exits at once).
         AtomicInteger next = new AtomicInteger();
+        AtomicInteger done = new AtomicInteger();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
         Runnable worker = () -> {
             int c;
             while ((c = next.getAndIncrement()) < total) {
-                int from = c * per;
-                body.run(from, Math.min(n, from + per));
+                try {
+                    if (failure.get() == null) {
+                        int from = c * per;
+                        body.run(from, Math.min(n, from + per));
+                    }
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                } finally {
+                    done.incrementAndGet();
+                }
             }
         };
         int helpers = Math.min(THREADS - 1, total - 1);
-        ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[helpers];
         for (int i = 0; i < helpers; i++) {
-            tasks[i] = POOL.submit(worker);
+            POOL.execute(worker);
         }
-        Throwable failure = null;
-        try {
-            worker.run();
-        } catch (Throwable t) {
-            failure = t;
-            next.set(total);
-        }
-        for (ForkJoinTask<?> t : tasks) {
-            try {
-                t.join();
-            } catch (Throwable e) {
-                if (failure == null) {
-                    failure = e;
-                }
+        worker.run();
+        for (int spins = 0; done.get() < total; spins++) {
+            if (spins < 1000) {
+                Thread.onSpinWait();
+            } else {
+                LockSupport.parkNanos(20_000);
             }
         }
-        if (failure instanceof RuntimeException re) {
+        Throwable t = failure.get();
+        if (t instanceof RuntimeException re) {
             throw re;
         }
-        if (failure instanceof Error err) {
+        if (t instanceof Error err) {
             throw err;
         }
-        if (failure != null) {
-            throw new RuntimeException(failure);
+        if (t != null) {
+            throw new RuntimeException(t);
         }
     }
 }

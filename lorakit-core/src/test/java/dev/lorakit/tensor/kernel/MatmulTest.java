@@ -43,7 +43,7 @@ class MatmulTest {
     static Stream<Arguments> shapes() {
         Random rnd = new Random(42);
         Stream.Builder<Arguments> s = Stream.builder();
-        int[][] fixed = {{1, 1, 1}, {8, 32, 256}, {7, 31, 5}, {9, 33, 257}, {1, 100, 300}, {100, 1, 300}, {17, 65, 513}, {64, 48, 16}, {3, 1030, 40}};
+        int[][] fixed = {{1, 1, 1}, {8, 32, 256}, {7, 31, 5}, {9, 33, 257}, {1, 100, 300}, {100, 1, 300}, {17, 65, 513}, {64, 48, 16}, {3, 1030, 40}, {600, 40, 70}, {530, 1100, 33}};
         DType[] dts = {DType.F32, DType.BF16, DType.F16};
         int seed = 0;
         for (int[] f : fixed) {
@@ -69,8 +69,9 @@ class MatmulTest {
         Matmul.gemm(a, ta, b, tb, cv, false);
         ScalarMatmul.gemm(a, ta, b, tb, cs, false);
         double[] ref = reference(a, ta, b, tb, m, n, k);
-        // float32 accumulation over k terms of unit-variance products: error ~ sqrt(k) * eps * |terms|
-        double tol = 4e-6 * Math.sqrt(k) * Math.sqrt(k) + 1e-6;
+        // float32 accumulation of k unit-variance products: a worst-case bound k * eps * sum|terms| is
+        // loose; blocked sums stay within a few eps * sqrt(k) * sqrt(k) (|terms| ~ 1, sum ~ sqrt(k) * 1).
+        double tol = 8 * 0x1p-24 * Math.sqrt(k) * Math.sqrt(k) * 4 + 1e-6;
         for (int i = 0; i < m * n; i++) {
             assertEquals(ref[i], cv.floatArray()[i], tol, "vector element " + i);
             assertEquals(ref[i], cs.floatArray()[i], tol, "scalar element " + i);
