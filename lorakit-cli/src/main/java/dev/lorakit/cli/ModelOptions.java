@@ -16,7 +16,7 @@ public final class ModelOptions {
             description = "PEFT LoRA adapter to apply (repeatable), with an optional user scale (default 1).")
     public List<String> adapters = new ArrayList<>();
 
-    @Option(names = "--merge-adapters", description = "Fold the adapters into private F32 copies of the weights "
+    @Option(names = "--merge-adapters", description = "Fold the adapters into private copies of the weights (in their stored dtype) "
             + "instead of applying them unmerged (faster decode, more memory).")
     public boolean mergeAdapters;
 

@@ -5,10 +5,9 @@ import dev.lorakit.io.hf.HfModelDirectory;
 import dev.lorakit.io.hf.ModelConfig;
 import dev.lorakit.io.hf.Projection;
 import dev.lorakit.io.hf.WeightLayout;
-import dev.lorakit.io.peft.LoraAdapter;
-import dev.lorakit.io.peft.LoraModule;
 import dev.lorakit.lora.AdapterBranch;
 import dev.lorakit.lora.AdapterRef;
+import dev.lorakit.lora.AdapterSet;
 import dev.lorakit.lora.LoraBranch;
 import dev.lorakit.tensor.DType;
 import dev.lorakit.tensor.Parallel;
@@ -17,9 +16,7 @@ import dev.lorakit.tensor.kernel.Convert;
 import dev.lorakit.tensor.ops.Ops;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A Llama-family causal language model (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)
@@ -36,7 +33,7 @@ import java.util.Map;
  */
 public final class LlamaModel implements AutoCloseable {
     private final HfModelDirectory directory;
-    private final List<LoraAdapter> adapters;
+    private final AdapterSet adapters;
     private final ModelConfig c;
     private final Tensor embed;      // [V, C], stored dtype
     private final Layer[] layers;
@@ -51,7 +48,7 @@ public final class LlamaModel implements AutoCloseable {
                          Linear gate, Linear up, Linear down) {
     }
 
-    private LlamaModel(HfModelDirectory directory, List<LoraAdapter> adapters, Layer[] layers, float[] finalNorm,
+    private LlamaModel(HfModelDirectory directory, AdapterSet adapters, Layer[] layers, float[] finalNorm,
                        Linear lmHead) {
         this.directory = directory;
         this.adapters = adapters;
@@ -76,19 +73,22 @@ public final class LlamaModel implements AutoCloseable {
      */
     public static LlamaModel open(Path modelDir, List<AdapterRef> adapterRefs, boolean merge) {
         HfModelDirectory dir = HfModelDirectory.open(modelDir);
-        List<LoraAdapter> opened = new ArrayList<>();
+        AdapterSet adapters = null;
         try {
             dir.validateWeights();
             ModelConfig c = dir.config();
-            Map<String, Linear> linears = new HashMap<>();
+            adapters = AdapterSet.open(adapterRefs, c);
             Layer[] layers = new Layer[c.numHiddenLayers()];
             for (int l = 0; l < layers.length; l++) {
                 Linear[] p = new Linear[Projection.values().length];
                 for (Projection proj : Projection.values()) {
                     float[] bias = c.hasBias(proj) ? dir.weight(proj.biasName(l)).toFloatArray() : null;
                     Linear lin = new Linear(proj.modulePath(l), dir.weight(proj.weightName(l)), bias);
+                    adapters.branches(lin.name()).forEach(lin::addBranch);
+                    if (merge) {
+                        foldBranches(lin);
+                    }
                     p[proj.ordinal()] = lin;
-                    linears.put(lin.name(), lin);
                 }
                 layers[l] = new Layer(dir.weight(WeightLayout.inputLayernorm(l)).toFloatArray(),
                         p[Projection.Q_PROJ.ordinal()], p[Projection.K_PROJ.ordinal()], p[Projection.V_PROJ.ordinal()],
@@ -97,42 +97,21 @@ public final class LlamaModel implements AutoCloseable {
             }
             Tensor head = c.tieWordEmbeddings() ? dir.weight(WeightLayout.EMBED_TOKENS) : dir.weight(WeightLayout.LM_HEAD);
             Linear lmHead = new Linear("lm_head", head, null);
-            for (AdapterRef ref : adapterRefs) {
-                LoraAdapter adapter = LoraAdapter.open(ref.dir());
-                opened.add(adapter);
-                attach(adapter, ref, linears);
-            }
-            if (merge) {
-                for (Linear lin : linears.values()) {
-                    foldBranches(lin);
-                }
-            }
-            return new LlamaModel(dir, opened, layers, dir.weight(WeightLayout.FINAL_NORM).toFloatArray(), lmHead);
+            return new LlamaModel(dir, adapters, layers, dir.weight(WeightLayout.FINAL_NORM).toFloatArray(), lmHead);
         } catch (RuntimeException | Error e) {
-            opened.forEach(LoraAdapter::close);
+            if (adapters != null) {
+                adapters.close();
+            }
             dir.close();
             throw e;
         }
     }
 
-    private static void attach(LoraAdapter adapter, AdapterRef ref, Map<String, Linear> linears) {
-        for (LoraModule m : adapter.modules()) {
-            Linear lin = linears.get(m.name());
-            if (lin == null) {
-                throw new BadInputException(ref.dir() + ": module " + m.name() + " is not a projection of this model "
-                        + "(expected model.layers.N.{self_attn.q,k,v,o,mlp.gate,up,down}_proj with N < layers)");
-            }
-            if (m.inFeatures() != lin.inFeatures() || m.outFeatures() != lin.outFeatures()) {
-                throw new BadInputException(ref.dir() + ": module " + m.name() + " has LoRA shape " + m.inFeatures() + " -> "
-                        + m.outFeatures() + " but the model's layer is " + lin.inFeatures() + " -> " + lin.outFeatures()
-                        + " (adapter trained for another base model?)");
-            }
-            // PEFT forces fan_in_fan_out off for torch.nn.Linear layers, which every Llama projection is.
-            lin.addBranch(new LoraBranch(m.name(), m.a(), m.b(), (float) (ref.scale() * m.scaling())));
-        }
-    }
-
-    /** Merged mode: W' = W + sum of LoRA deltas in a private F32 copy; other branches stay unmerged. */
+    /**
+     * Merged mode: W' = W + sum of LoRA deltas, accumulated in float32 and rounded once to W's
+     * stored dtype (as PEFT's merge does), so decode streams the same bytes as the base model.
+     * Other branch kinds stay unmerged.
+     */
     private static void foldBranches(Linear lin) {
         List<AdapterBranch> keep = new ArrayList<>();
         Tensor merged = null;
@@ -147,7 +126,8 @@ public final class LlamaModel implements AutoCloseable {
             }
         }
         if (merged != null) {
-            lin.replaceWeight(merged, keep);
+            DType stored = lin.weight().dtype();
+            lin.replaceWeight(stored == DType.F32 ? merged : merged.to(stored), keep);
         }
     }
 
@@ -320,7 +300,7 @@ public final class LlamaModel implements AutoCloseable {
 
     @Override
     public void close() {
-        adapters.forEach(LoraAdapter::close);
+        adapters.close();
         directory.close();
     }
 

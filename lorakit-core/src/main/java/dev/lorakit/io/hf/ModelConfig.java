@@ -197,6 +197,13 @@ public record ModelConfig(
         };
     }
 
+    /** The same config with another torch_dtype (the dtype a writer stores the weights in). */
+    public ModelConfig withTorchDtype(DType dtype) {
+        return new ModelConfig(architecture, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
+                numKeyValueHeads, headDim, rmsNormEps, ropeTheta, ropeScaling, maxPositionEmbeddings, tieWordEmbeddings,
+                vocabSize, bosTokenId, eosTokenIds, padTokenId, dtype, attentionBias, slidingWindow, useSlidingWindow);
+    }
+
     /** The first EOS token, or null if none. */
     public Integer eosTokenId() {
         return eosTokenIds.isEmpty() ? null : eosTokenIds.getFirst();
