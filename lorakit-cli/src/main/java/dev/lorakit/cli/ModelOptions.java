@@ -1,5 +1,8 @@
 package dev.lorakit.cli;
 
+import dev.lorakit.io.hf.ModelConfig;
+import dev.lorakit.io.tokenizer.SpecialTokenIds;
+import dev.lorakit.io.tokenizer.TextTokenizer;
 import dev.lorakit.lora.AdapterRef;
 import dev.lorakit.model.LlamaModel;
 import java.nio.file.Path;
@@ -23,6 +26,11 @@ public final class ModelOptions {
     /** The parsed adapter references. */
     public List<AdapterRef> adapterRefs() {
         return adapters.stream().map(AdapterRef::parse).toList();
+    }
+
+    /** Loads the model directory's tokenizer with the special token ids of its config. */
+    public TextTokenizer openTokenizer(ModelConfig config) {
+        return TextTokenizer.load(model, SpecialTokenIds.of(config.bosTokenId(), config.eosTokenIds(), config.padTokenId()));
     }
 
     /** Opens the model with its adapters. */

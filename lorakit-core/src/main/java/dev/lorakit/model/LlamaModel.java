@@ -14,6 +14,7 @@ import dev.lorakit.tensor.Parallel;
 import dev.lorakit.tensor.Tensor;
 import dev.lorakit.tensor.kernel.Convert;
 import dev.lorakit.tensor.ops.Ops;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,6 +35,7 @@ import java.util.List;
 public final class LlamaModel implements AutoCloseable {
     private final HfModelDirectory directory;
     private final AdapterSet adapters;
+    private final Arena mergedWeights; // off-heap copies of merged weights (merged mode)
     private final ModelConfig c;
     private final Tensor embed;      // [V, C], stored dtype
     private final Layer[] layers;
@@ -48,10 +50,11 @@ public final class LlamaModel implements AutoCloseable {
                          Linear gate, Linear up, Linear down) {
     }
 
-    private LlamaModel(HfModelDirectory directory, AdapterSet adapters, Layer[] layers, float[] finalNorm,
-                       Linear lmHead) {
+    private LlamaModel(HfModelDirectory directory, AdapterSet adapters, Arena mergedWeights, Layer[] layers,
+                       float[] finalNorm, Linear lmHead) {
         this.directory = directory;
         this.adapters = adapters;
+        this.mergedWeights = mergedWeights;
         this.c = directory.config();
         this.embed = directory.weight(WeightLayout.EMBED_TOKENS);
         this.layers = layers;
@@ -74,6 +77,7 @@ public final class LlamaModel implements AutoCloseable {
     public static LlamaModel open(Path modelDir, List<AdapterRef> adapterRefs, boolean merge) {
         HfModelDirectory dir = HfModelDirectory.open(modelDir);
         AdapterSet adapters = null;
+        Arena mergedWeights = Arena.ofShared();
         try {
             dir.validateWeights();
             ModelConfig c = dir.config();
@@ -86,7 +90,7 @@ public final class LlamaModel implements AutoCloseable {
                     Linear lin = new Linear(proj.modulePath(l), dir.weight(proj.weightName(l)), bias);
                     adapters.branches(lin.name()).forEach(lin::addBranch);
                     if (merge) {
-                        foldBranches(lin);
+                        foldBranches(lin, mergedWeights);
                     }
                     p[proj.ordinal()] = lin;
                 }
@@ -97,11 +101,12 @@ public final class LlamaModel implements AutoCloseable {
             }
             Tensor head = c.tieWordEmbeddings() ? dir.weight(WeightLayout.EMBED_TOKENS) : dir.weight(WeightLayout.LM_HEAD);
             Linear lmHead = new Linear("lm_head", head, null);
-            return new LlamaModel(dir, adapters, layers, dir.weight(WeightLayout.FINAL_NORM).toFloatArray(), lmHead);
+            return new LlamaModel(dir, adapters, mergedWeights, layers, dir.weight(WeightLayout.FINAL_NORM).toFloatArray(), lmHead);
         } catch (RuntimeException | Error e) {
             if (adapters != null) {
                 adapters.close();
             }
+            mergedWeights.close();
             dir.close();
             throw e;
         }
@@ -112,7 +117,7 @@ public final class LlamaModel implements AutoCloseable {
      * stored dtype (as PEFT's merge does), so decode streams the same bytes as the base model.
      * Other branch kinds stay unmerged.
      */
-    private static void foldBranches(Linear lin) {
+    private static void foldBranches(Linear lin, Arena arena) {
         List<AdapterBranch> keep = new ArrayList<>();
         Tensor merged = null;
         for (AdapterBranch b : lin.branches()) {
@@ -127,7 +132,8 @@ public final class LlamaModel implements AutoCloseable {
         }
         if (merged != null) {
             DType stored = lin.weight().dtype();
-            lin.replaceWeight(stored == DType.F32 ? merged : merged.to(stored), keep);
+            // F32 stays on the heap (the kernels' array path); other dtypes go off-heap beside the mapped weights.
+            lin.replaceWeight(stored == DType.F32 ? merged : merged.to(stored).copyToNative(arena), keep);
         }
     }
 
@@ -301,6 +307,7 @@ public final class LlamaModel implements AutoCloseable {
     @Override
     public void close() {
         adapters.close();
+        mergedWeights.close();
         directory.close();
     }
 

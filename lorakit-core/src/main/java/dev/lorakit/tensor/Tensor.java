@@ -232,6 +232,16 @@ public final class Tensor {
         return out;
     }
 
+    /**
+     * A copy in native memory owned by {@code arena} (same dtype and shape). Kernels read native
+     * segments through one code path with memory-mapped weights, which keeps them fast.
+     */
+    public Tensor copyToNative(java.lang.foreign.Arena arena) {
+        MemorySegment seg = arena.allocate(Math.max(1, data.byteSize()), 64).asSlice(0, data.byteSize());
+        MemorySegment.copy(data, 0, seg, 0, data.byteSize());
+        return new Tensor(dtype, shape, seg);
+    }
+
     /** A heap copy with the same dtype and shape. */
     public Tensor copy() {
         Tensor out = zeros(dtype, shape);
