@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Compose, compress, adapt and serve LoRA adapters for Llama-family models, in pure Java.",
-        subcommands = {InspectCommand.class, ForwardCommand.class, EvalCommand.class, ExportCommand.class, BenchCommand.class, SynthCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {InspectCommand.class, GenerateCommand.class, ForwardCommand.class, EvalCommand.class, ExportCommand.class, BenchCommand.class, SynthCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Examples:", "  lorakit inspect path/to/adapter", "  lorakit inspect path/to/model --json",
                 "  lorakit help inspect"})
 public final class Main {
