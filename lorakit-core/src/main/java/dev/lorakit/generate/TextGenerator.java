@@ -30,7 +30,8 @@ public final class TextGenerator {
     /**
      * The outcome of one generation.
      *
-     * @param text the generated text (without the prompt and any stop string)
+     * @param text the generated text (without the prompt and any stop string): the decode of all
+     *     generated tokens, or the streamed text up to the stop string
      * @param tokens the generated token ids (including those of a stop string, excluding EOS)
      * @param promptTokens number of prompt tokens
      * @param finishReason why it ended
@@ -112,7 +113,10 @@ public final class TextGenerator {
             }
         }
         int[] tokens = Arrays.copyOfRange(context, promptIds.length, length);
-        return new Result(text.toString(), tokens, promptIds.length, reason, (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+        // The streamed pieces equal decode(tokens) for valid UTF-8; for invalid byte runs the library's
+        // whole-sequence decode is the canonical text, so report that unless a stop string cut it.
+        String finalText = reason == FinishReason.STOP_STRING ? text.toString() : tokenizer.decode(tokens, true);
+        return new Result(finalText, tokens, promptIds.length, reason, (t1 - t0) / 1e9, (t2 - t1) / 1e9);
     }
 
     private static void emitText(String piece, StringBuilder text, Consumer<String> onText) {
