@@ -32,6 +32,8 @@ public final class Matmul {
     static final int MC_PANELS = 64;
 
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[4][]);
+    /** Packed-A buffers larger than this (floats) are dropped after the call instead of kept per thread. */
+    static final int RETAINED_PACK_FLOATS = 16 << 20;
 
     private Matmul() {
     }
@@ -132,6 +134,9 @@ public final class Matmul {
                 }
             }
         });
+        if (ap.length > RETAINED_PACK_FLOATS) {
+            BUFFERS.get()[3] = null; // a one-off large prefill should not pin its packed copy for the thread's life
+        }
     }
 
     /** Shapes of one product, validated. */
