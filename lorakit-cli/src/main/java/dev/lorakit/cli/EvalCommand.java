@@ -23,8 +23,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code lorakit eval}: evaluates JSONL task files (exact match, multiple choice, perplexity). */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = {"Evaluate a model (with adapters) on JSONL task files: {\"prompt\",\"completion\"} by greedy exact match",
-                "and per-token NLL, {\"prompt\",\"choices\",\"answer\"} by log-likelihood accuracy, {\"text\"} by perplexity.",
+        description = {"Evaluate a model (with adapters) on JSONL task files.", "",
+                "{\"prompt\",\"completion\"}: greedy exact match and per-token NLL; {\"prompt\",\"choices\",\"answer\"}:",
+                "log-likelihood accuracy; {\"text\"}: perplexity and bits per byte.",
                 "A directory evaluates every *.jsonl in it and prints a per-task table plus the average score."},
         footer = {"", "Examples:", "  lorakit eval --model M --adapter A --data tasks/uppercase.jsonl",
                 "  lorakit eval --model M --data tasks/ --limit 100 --json"})

@@ -31,9 +31,10 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code lorakit inspect PATH}: describes a safetensors file, a PEFT adapter or a model directory. */
 @Command(name = "inspect",
-        description = {"Describe a PEFT LoRA adapter directory (modules, ranks, alphas, effective scalings, dtypes,",
-                "parameters, per-module ||dW||_F), a Hugging Face model directory (architecture, sizes, parameter",
-                "count, dtype), or any .safetensors file (tensors, shapes, dtypes)."},
+        description = {"Describe an adapter, a model directory or a .safetensors file.", "",
+                "Adapters: modules, ranks, alphas, effective scalings, dtypes, parameters, per-module ||dW||_F.",
+                "Model directories: architecture, sizes, parameter count by dtype, weight validation.",
+                ".safetensors files: tensors, shapes, dtypes, metadata."},
         mixinStandardHelpOptions = true,
         footer = {"", "Examples:", "  lorakit inspect my-adapter/", "  lorakit inspect model.safetensors --json"})
 public final class InspectCommand implements Callable<Integer> {

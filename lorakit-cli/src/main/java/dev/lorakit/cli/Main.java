@@ -17,8 +17,10 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "Compose, compress, adapt and serve LoRA adapters for Llama-family models, in pure Java.",
         subcommands = {InspectCommand.class, GenerateCommand.class, ForwardCommand.class, EvalCommand.class, ExportCommand.class, BenchCommand.class, SynthCommand.class, CommandLine.HelpCommand.class},
-        footer = {"", "Examples:", "  lorakit inspect path/to/adapter", "  lorakit inspect path/to/model --json",
-                "  lorakit help inspect"})
+        footer = {"", "Examples:", "  lorakit inspect path/to/adapter",
+                "  lorakit generate --model M --adapter A:0.8 --prompt \"Hello\" --max-tokens 64",
+                "  lorakit eval --model M --adapter A --data tasks/ --json",
+                "  lorakit help generate"})
 public final class Main {
     /** Exit code for bad input. */
     public static final int EXIT_BAD_INPUT = 2;
