@@ -38,6 +38,14 @@ public final class Progress implements AutoCloseable {
         }
     }
 
+    /** Changes the total once it is known, and the position reached so far (e.g. a resumed run). */
+    public void resize(long total, long current) {
+        if (bar != null) {
+            bar.maxHint(total);
+            bar.stepTo(current);
+        }
+    }
+
     /** Sets the extra message shown after the bar (e.g. a loss value). */
     public void message(String msg) {
         if (bar != null) {
