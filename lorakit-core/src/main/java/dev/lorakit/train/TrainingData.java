@@ -1,0 +1,270 @@
+package dev.lorakit.train;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lorakit.BadInputException;
+import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A JSONL training file, tokenized: every non-blank line one example, all in one of four formats
+ * ({@link Format}); see {@link ExampleEncoder} for how each becomes ids and labels. Examples
+ * longer than the sequence length lose their tail; examples left without a single loss target
+ * are skipped. Both are counted ({@link Stats}) so the trainer can report them. Errors name the
+ * file, the line and the field.
+ *
+ * @param path     the file
+ * @param format   the examples' format
+ * @param examples the kept examples, in file order, each at most {@code seqLen} tokens
+ * @param lines    the file line (1-based) of each kept example
+ * @param stats    what truncation and skipping did
+ */
+public record TrainingData(Path path, Format format, List<TrainingExample> examples, int[] lines, Stats stats) {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The format of a training file; the key that selects it is named in {@link #key()}. */
+    public enum Format {
+        /** {"prompt": str, "completion": str}: loss on the completion and EOS. */
+        PROMPT_COMPLETION("completion"),
+        /** {"messages": [{"role", "content"}...]}: chat template; loss on assistant turns. */
+        MESSAGES("messages"),
+        /** {"text": str}: plain language modelling. */
+        TEXT("text"),
+        /** {"input_ids": [int], "labels": [int]}: pre-tokenized, Hugging Face label convention. */
+        TOKENIZED("input_ids");
+
+        private final String key;
+
+        Format(String key) {
+            this.key = key;
+        }
+
+        /** The JSON key whose presence selects this format. */
+        public String key() {
+            return key;
+        }
+    }
+
+    /**
+     * What reading did to the file's examples.
+     *
+     * @param lines             examples in the file (non-blank lines)
+     * @param truncated         examples longer than the sequence length (their tails were dropped)
+     * @param droppedTokens     tokens dropped by truncation, summed over the file
+     * @param skipped           examples skipped because no loss target was left (after truncation)
+     * @param tokens            tokens of the kept examples
+     * @param targets           loss targets of the kept examples ({@link TrainingExample#targetCount()})
+     */
+    public record Stats(int lines, int truncated, long droppedTokens, int skipped, long tokens, long targets) {
+    }
+
+    public TrainingData {
+        examples = List.copyOf(examples);
+        if (lines.length != examples.size()) {
+            throw new IllegalArgumentException(lines.length + " line numbers for " + examples.size() + " examples");
+        }
+    }
+
+    /**
+     * Reads, validates and tokenizes a .jsonl training file.
+     *
+     * @param path    the file
+     * @param encoder the model's tokenizer, chat template and vocabulary
+     * @param seqLen  the maximum tokens per example (the trainer's --seq-len)
+     * @throws BadInputException for an unreadable file, bad JSON, a missing or mistyped field, a
+     *                           second format in one file, or no example with a loss target
+     */
+    public static TrainingData read(Path path, ExampleEncoder encoder, int seqLen) {
+        if (seqLen < 2) {
+            throw new BadInputException("--seq-len must be at least 2 (one input and one target), got " + seqLen);
+        }
+        List<String> text;
+        try {
+            text = Files.readAllLines(path);
+        } catch (NoSuchFileException e) {
+            throw new BadInputException(path + ": no such file");
+        } catch (CharacterCodingException e) {
+            throw new BadInputException(path + ": not UTF-8 text; expected a UTF-8 JSONL file");
+        } catch (IOException e) {
+            throw new BadInputException(path + ": cannot read: " + e.getMessage());
+        }
+        List<TrainingExample> examples = new ArrayList<>();
+        List<Integer> lineNumbers = new ArrayList<>();
+        Format format = null;
+        int count = 0;
+        int truncated = 0;
+        int skipped = 0;
+        long dropped = 0;
+        long tokens = 0;
+        long targets = 0;
+        for (int i = 0; i < text.size(); i++) {
+            String line = text.get(i).strip();
+            if (line.isEmpty()) {
+                continue;
+            }
+            String at = path + ":" + (i + 1);
+            JsonNode node;
+            try {
+                node = JSON.readTree(line);
+            } catch (JsonProcessingException e) {
+                throw new BadInputException(at + ": not valid JSON: " + e.getOriginalMessage());
+            }
+            if (node == null || !node.isObject()) {
+                throw new BadInputException(at + ": expected a JSON object per line");
+            }
+            Format f = formatOf(at, node);
+            if (format != null && f != format) {
+                throw new BadInputException(at + ": a " + describe(f) + " example in a file of " + describe(format)
+                        + " examples; use one format per file");
+            }
+            format = f;
+            count++;
+            TrainingExample ex;
+            try {
+                ex = encode(at, f, node, encoder);
+            } catch (BadInputException e) {
+                throw e.getMessage().startsWith(at) ? e : new BadInputException(at + ": " + e.getMessage(), e);
+            }
+            if (ex.length() > seqLen) {
+                truncated++;
+                dropped += ex.length() - seqLen;
+                ex = ex.truncate(seqLen);
+            }
+            int n = ex.targetCount();
+            if (n == 0) {
+                skipped++;
+                continue;
+            }
+            examples.add(ex);
+            lineNumbers.add(i + 1);
+            tokens += ex.length();
+            targets += n;
+        }
+        if (count == 0) {
+            throw new BadInputException(path + ": no examples (expected JSON lines with {\"prompt\",\"completion\"}, "
+                    + "{\"messages\"}, {\"text\"} or {\"input_ids\",\"labels\"})");
+        }
+        if (examples.isEmpty()) {
+            throw new BadInputException(path + ": none of its " + count + " examples has a token to learn"
+                    + (truncated > 0 ? " within --seq-len " + seqLen + " (" + truncated + " were truncated)" : ""));
+        }
+        int[] lines = lineNumbers.stream().mapToInt(Integer::intValue).toArray();
+        Stats stats = new Stats(count, truncated, dropped, skipped, tokens, targets);
+        return new TrainingData(path, format, Collections.unmodifiableList(examples), lines, stats);
+    }
+
+    /** Number of kept examples. */
+    public int size() {
+        return examples.size();
+    }
+
+    private static Format formatOf(String at, JsonNode node) {
+        List<Format> present = new ArrayList<>();
+        for (Format f : Format.values()) {
+            if (node.has(f.key())) {
+                present.add(f);
+            }
+        }
+        if (present.size() > 1) {
+            throw new BadInputException(at + ": has both \"" + present.get(0).key() + "\" and \"" + present.get(1).key()
+                    + "\"; an example must be in exactly one format");
+        }
+        if (present.isEmpty()) {
+            throw new BadInputException(at + ": expected {\"prompt\",\"completion\"}, {\"messages\"}, {\"text\"} or "
+                    + "{\"input_ids\",\"labels\"}, got fields " + fieldNames(node));
+        }
+        return present.getFirst();
+    }
+
+    private static TrainingExample encode(String at, Format format, JsonNode node, ExampleEncoder encoder) {
+        return switch (format) {
+            case PROMPT_COMPLETION -> encoder.promptCompletion(string(at, node, "prompt"), string(at, node, "completion"));
+            case TEXT -> encoder.text(string(at, node, "text"));
+            case MESSAGES -> encoder.messages(messages(at, node));
+            case TOKENIZED -> {
+                if (!node.has("labels")) {
+                    throw new BadInputException(at + ": \"labels\" is missing; pre-tokenized examples need "
+                            + "\"input_ids\" and \"labels\" (use -100 for positions without loss)");
+                }
+                yield encoder.tokenized(ints(at, node, "input_ids"), ints(at, node, "labels"));
+            }
+        };
+    }
+
+    private static List<Map<String, Object>> messages(String at, JsonNode node) {
+        JsonNode array = node.get("messages");
+        if (!array.isArray()) {
+            throw new BadInputException(at + ": \"messages\" must be an array of {\"role\", \"content\"} objects");
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (int i = 0; i < array.size(); i++) {
+            JsonNode m = array.get(i);
+            String field = "messages[" + i + "]";
+            if (!m.isObject()) {
+                throw new BadInputException(at + ": \"" + field + "\" must be an object with \"role\" and \"content\"");
+            }
+            for (String key : List.of("role", "content")) {
+                JsonNode v = m.get(key);
+                if (v == null || !v.isTextual()) {
+                    throw new BadInputException(at + ": \"" + field + "." + key + "\" must be a string, got "
+                            + (v == null ? "nothing" : v.toString()));
+                }
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> map = JSON.convertValue(m, LinkedHashMap.class);
+            out.add(map);
+        }
+        return out;
+    }
+
+    private static String string(String at, JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        if (v == null || !v.isTextual()) {
+            throw new BadInputException(at + ": \"" + field + "\" must be a string, got "
+                    + (v == null ? "nothing" : v.toString()));
+        }
+        return v.asText();
+    }
+
+    private static int[] ints(String at, JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        if (!v.isArray()) {
+            throw new BadInputException(at + ": \"" + field + "\" must be an array of integers");
+        }
+        int[] out = new int[v.size()];
+        for (int i = 0; i < out.length; i++) {
+            JsonNode x = v.get(i);
+            if (!x.isIntegralNumber() || !x.canConvertToInt()) {
+                throw new BadInputException(at + ": \"" + field + "\"[" + i + "] must be an integer, got " + x);
+            }
+            out[i] = x.intValue();
+        }
+        return out;
+    }
+
+    private static String describe(Format f) {
+        return switch (f) {
+            case PROMPT_COMPLETION -> "prompt/completion";
+            case MESSAGES -> "messages";
+            case TEXT -> "text";
+            case TOKENIZED -> "input_ids/labels";
+        };
+    }
+
+    private static List<String> fieldNames(JsonNode node) {
+        List<String> out = new ArrayList<>();
+        Iterator<String> it = node.fieldNames();
+        it.forEachRemaining(out::add);
+        return out;
+    }
+}
