@@ -72,7 +72,7 @@ public final class Erf {
         p = p.fma(t, c(x, P2));
         p = p.fma(t, c(x, P1));
         p = p.fma(t, c(x, P0));
-        FloatVector big = p.lanewise(VectorOperators.EXP).neg().add(1f);
+        FloatVector big = VectorExp.exp(p).neg().add(1f);
         VectorMask<Float> isBig = a.compare(VectorOperators.GT, 1f);
         FloatVector r = small.blend(big, isBig);
         // erf is odd: give the result the sign of x (NaN lanes stay NaN: small is NaN there).

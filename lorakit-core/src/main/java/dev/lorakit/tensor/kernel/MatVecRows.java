@@ -36,7 +36,7 @@ final class MatVecRows {
         for (; i <= k - L; i += L) {
             s0 = FloatVector.fromArray(F, w, off + i).fma(FloatVector.fromArray(F, x, xOff + i), s0);
         }
-        float s = s0.reduceLanes(VectorOperators.ADD);
+        float s = Lanes.sum(s0);
         for (; i < k; i++) {
             s += w[off + i] * x[xOff + i];
         }
@@ -59,10 +59,10 @@ final class MatVecRows {
             s2 = FloatVector.fromArray(F, w, o2 + i).fma(xv, s2);
             s3 = FloatVector.fromArray(F, w, o3 + i).fma(xv, s3);
         }
-        float r0 = s0.reduceLanes(VectorOperators.ADD);
-        float r1 = s1.reduceLanes(VectorOperators.ADD);
-        float r2 = s2.reduceLanes(VectorOperators.ADD);
-        float r3 = s3.reduceLanes(VectorOperators.ADD);
+        float r0 = Lanes.sum(s0);
+        float r1 = Lanes.sum(s1);
+        float r2 = Lanes.sum(s2);
+        float r3 = Lanes.sum(s3);
         for (; i < k; i++) {
             float xi = x[xOff + i];
             r0 += w[o0 + i] * xi;
@@ -115,22 +115,22 @@ final class MatVecRows {
             a23 = w2.fma(xv, a23);
             a33 = w3.fma(xv, a33);
         }
-        float r00 = a00.reduceLanes(VectorOperators.ADD);
-        float r01 = a01.reduceLanes(VectorOperators.ADD);
-        float r02 = a02.reduceLanes(VectorOperators.ADD);
-        float r03 = a03.reduceLanes(VectorOperators.ADD);
-        float r10 = a10.reduceLanes(VectorOperators.ADD);
-        float r11 = a11.reduceLanes(VectorOperators.ADD);
-        float r12 = a12.reduceLanes(VectorOperators.ADD);
-        float r13 = a13.reduceLanes(VectorOperators.ADD);
-        float r20 = a20.reduceLanes(VectorOperators.ADD);
-        float r21 = a21.reduceLanes(VectorOperators.ADD);
-        float r22 = a22.reduceLanes(VectorOperators.ADD);
-        float r23 = a23.reduceLanes(VectorOperators.ADD);
-        float r30 = a30.reduceLanes(VectorOperators.ADD);
-        float r31 = a31.reduceLanes(VectorOperators.ADD);
-        float r32 = a32.reduceLanes(VectorOperators.ADD);
-        float r33 = a33.reduceLanes(VectorOperators.ADD);
+        float r00 = Lanes.sum(a00);
+        float r01 = Lanes.sum(a01);
+        float r02 = Lanes.sum(a02);
+        float r03 = Lanes.sum(a03);
+        float r10 = Lanes.sum(a10);
+        float r11 = Lanes.sum(a11);
+        float r12 = Lanes.sum(a12);
+        float r13 = Lanes.sum(a13);
+        float r20 = Lanes.sum(a20);
+        float r21 = Lanes.sum(a21);
+        float r22 = Lanes.sum(a22);
+        float r23 = Lanes.sum(a23);
+        float r30 = Lanes.sum(a30);
+        float r31 = Lanes.sum(a31);
+        float r32 = Lanes.sum(a32);
+        float r33 = Lanes.sum(a33);
         for (; i < k; i++) {
             float t0 = w[o0 + i];
             float t1 = w[o1 + i];
@@ -218,7 +218,7 @@ final class MatVecRows {
         for (; i <= k - L; i += L) {
             s0 = FloatVector.fromMemorySegment(F, seg, off + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), s0);
         }
-        float s = s0.reduceLanes(VectorOperators.ADD);
+        float s = Lanes.sum(s0);
         for (; i < k; i++) {
             s += seg.get(F32_LE, off + 4L * i) * x[xOff + i];
         }
@@ -241,10 +241,10 @@ final class MatVecRows {
             s2 = FloatVector.fromMemorySegment(F, seg, o2 + 4L * i, LE).fma(xv, s2);
             s3 = FloatVector.fromMemorySegment(F, seg, o3 + 4L * i, LE).fma(xv, s3);
         }
-        float r0 = s0.reduceLanes(VectorOperators.ADD);
-        float r1 = s1.reduceLanes(VectorOperators.ADD);
-        float r2 = s2.reduceLanes(VectorOperators.ADD);
-        float r3 = s3.reduceLanes(VectorOperators.ADD);
+        float r0 = Lanes.sum(s0);
+        float r1 = Lanes.sum(s1);
+        float r2 = Lanes.sum(s2);
+        float r3 = Lanes.sum(s3);
         for (; i < k; i++) {
             float xi = x[xOff + i];
             r0 += seg.get(F32_LE, o0 + 4L * i) * xi;
@@ -297,22 +297,22 @@ final class MatVecRows {
             a23 = w2.fma(xv, a23);
             a33 = w3.fma(xv, a33);
         }
-        float r00 = a00.reduceLanes(VectorOperators.ADD);
-        float r01 = a01.reduceLanes(VectorOperators.ADD);
-        float r02 = a02.reduceLanes(VectorOperators.ADD);
-        float r03 = a03.reduceLanes(VectorOperators.ADD);
-        float r10 = a10.reduceLanes(VectorOperators.ADD);
-        float r11 = a11.reduceLanes(VectorOperators.ADD);
-        float r12 = a12.reduceLanes(VectorOperators.ADD);
-        float r13 = a13.reduceLanes(VectorOperators.ADD);
-        float r20 = a20.reduceLanes(VectorOperators.ADD);
-        float r21 = a21.reduceLanes(VectorOperators.ADD);
-        float r22 = a22.reduceLanes(VectorOperators.ADD);
-        float r23 = a23.reduceLanes(VectorOperators.ADD);
-        float r30 = a30.reduceLanes(VectorOperators.ADD);
-        float r31 = a31.reduceLanes(VectorOperators.ADD);
-        float r32 = a32.reduceLanes(VectorOperators.ADD);
-        float r33 = a33.reduceLanes(VectorOperators.ADD);
+        float r00 = Lanes.sum(a00);
+        float r01 = Lanes.sum(a01);
+        float r02 = Lanes.sum(a02);
+        float r03 = Lanes.sum(a03);
+        float r10 = Lanes.sum(a10);
+        float r11 = Lanes.sum(a11);
+        float r12 = Lanes.sum(a12);
+        float r13 = Lanes.sum(a13);
+        float r20 = Lanes.sum(a20);
+        float r21 = Lanes.sum(a21);
+        float r22 = Lanes.sum(a22);
+        float r23 = Lanes.sum(a23);
+        float r30 = Lanes.sum(a30);
+        float r31 = Lanes.sum(a31);
+        float r32 = Lanes.sum(a32);
+        float r33 = Lanes.sum(a33);
         for (; i < k; i++) {
             float t0 = seg.get(F32_LE, o0 + 4L * i);
             float t1 = seg.get(F32_LE, o1 + 4L * i);
@@ -399,7 +399,7 @@ final class MatVecRows {
         for (; i <= k - L; i += L) {
             s0 = Convert.loadBf16(seg, off + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), s0);
         }
-        float s = s0.reduceLanes(VectorOperators.ADD);
+        float s = Lanes.sum(s0);
         for (; i < k; i++) {
             s += Convert.bf16ToF32(seg.get(I16_LE, off + 2L * i)) * x[xOff + i];
         }
@@ -422,10 +422,10 @@ final class MatVecRows {
             s2 = Convert.loadBf16(seg, o2 + 2L * i).fma(xv, s2);
             s3 = Convert.loadBf16(seg, o3 + 2L * i).fma(xv, s3);
         }
-        float r0 = s0.reduceLanes(VectorOperators.ADD);
-        float r1 = s1.reduceLanes(VectorOperators.ADD);
-        float r2 = s2.reduceLanes(VectorOperators.ADD);
-        float r3 = s3.reduceLanes(VectorOperators.ADD);
+        float r0 = Lanes.sum(s0);
+        float r1 = Lanes.sum(s1);
+        float r2 = Lanes.sum(s2);
+        float r3 = Lanes.sum(s3);
         for (; i < k; i++) {
             float xi = x[xOff + i];
             r0 += Convert.bf16ToF32(seg.get(I16_LE, o0 + 2L * i)) * xi;
@@ -478,22 +478,22 @@ final class MatVecRows {
             a23 = w2.fma(xv, a23);
             a33 = w3.fma(xv, a33);
         }
-        float r00 = a00.reduceLanes(VectorOperators.ADD);
-        float r01 = a01.reduceLanes(VectorOperators.ADD);
-        float r02 = a02.reduceLanes(VectorOperators.ADD);
-        float r03 = a03.reduceLanes(VectorOperators.ADD);
-        float r10 = a10.reduceLanes(VectorOperators.ADD);
-        float r11 = a11.reduceLanes(VectorOperators.ADD);
-        float r12 = a12.reduceLanes(VectorOperators.ADD);
-        float r13 = a13.reduceLanes(VectorOperators.ADD);
-        float r20 = a20.reduceLanes(VectorOperators.ADD);
-        float r21 = a21.reduceLanes(VectorOperators.ADD);
-        float r22 = a22.reduceLanes(VectorOperators.ADD);
-        float r23 = a23.reduceLanes(VectorOperators.ADD);
-        float r30 = a30.reduceLanes(VectorOperators.ADD);
-        float r31 = a31.reduceLanes(VectorOperators.ADD);
-        float r32 = a32.reduceLanes(VectorOperators.ADD);
-        float r33 = a33.reduceLanes(VectorOperators.ADD);
+        float r00 = Lanes.sum(a00);
+        float r01 = Lanes.sum(a01);
+        float r02 = Lanes.sum(a02);
+        float r03 = Lanes.sum(a03);
+        float r10 = Lanes.sum(a10);
+        float r11 = Lanes.sum(a11);
+        float r12 = Lanes.sum(a12);
+        float r13 = Lanes.sum(a13);
+        float r20 = Lanes.sum(a20);
+        float r21 = Lanes.sum(a21);
+        float r22 = Lanes.sum(a22);
+        float r23 = Lanes.sum(a23);
+        float r30 = Lanes.sum(a30);
+        float r31 = Lanes.sum(a31);
+        float r32 = Lanes.sum(a32);
+        float r33 = Lanes.sum(a33);
         for (; i < k; i++) {
             float t0 = Convert.bf16ToF32(seg.get(I16_LE, o0 + 2L * i));
             float t1 = Convert.bf16ToF32(seg.get(I16_LE, o1 + 2L * i));

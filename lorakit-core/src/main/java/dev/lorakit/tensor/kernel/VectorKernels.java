@@ -40,7 +40,7 @@ public final class VectorKernels {
             VectorMask<Float> m = F.indexInRange(i, n);
             s0 = FloatVector.fromArray(F, a, aOff + i, m).fma(FloatVector.fromArray(F, b, bOff + i, m), s0);
         }
-        return s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(s0.add(s1).add(s2.add(s3)));
     }
 
     public static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
@@ -102,7 +102,7 @@ public final class VectorKernels {
         for (; i < n; i += L) {
             s0 = s0.add(FloatVector.fromArray(F, x, off + i, F.indexInRange(i, n)));
         }
-        return s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(s0.add(s1).add(s2.add(s3)));
     }
 
     public static float max(float[] x, int off, int n) {
@@ -159,7 +159,7 @@ public final class VectorKernels {
             FloatVector v = FloatVector.fromArray(F, x, xOff + i, F.indexInRange(i, n));
             s0 = v.fma(v, s0);
         }
-        float ss = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        float ss = Lanes.sum(s0.add(s1).add(s2.add(s3)));
         float inv = (float) (1.0 / Math.sqrt((double) ss / n + eps));
         i = 0;
         for (; i <= n - L; i += L) {
@@ -188,8 +188,8 @@ public final class VectorKernels {
         FloatVector s0 = FloatVector.zero(F), s1 = s0;
         int i = 0;
         for (; i <= n - 2 * L; i += 2 * L) {
-            FloatVector e0 = FloatVector.fromArray(F, x, off + i).sub(mx).lanewise(VectorOperators.EXP);
-            FloatVector e1 = FloatVector.fromArray(F, x, off + i + L).sub(mx).lanewise(VectorOperators.EXP);
+            FloatVector e0 = VectorExp.exp(FloatVector.fromArray(F, x, off + i).sub(mx));
+            FloatVector e1 = VectorExp.exp(FloatVector.fromArray(F, x, off + i + L).sub(mx));
             e0.intoArray(x, off + i);
             e1.intoArray(x, off + i + L);
             s0 = s0.add(e0);
@@ -197,11 +197,11 @@ public final class VectorKernels {
         }
         for (; i < n; i += L) {
             VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector e = FloatVector.fromArray(F, x, off + i, m).sub(mx).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorExp.exp(FloatVector.fromArray(F, x, off + i, m).sub(mx));
             e.intoArray(x, off + i, m);
             s0 = s0.add(e, m);
         }
-        float inv = 1f / s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float inv = 1f / Lanes.sum(s0.add(s1));
         scale(inv, x, off, x, off, n);
     }
 
@@ -213,14 +213,14 @@ public final class VectorKernels {
         FloatVector s0 = FloatVector.zero(F), s1 = s0;
         int i = 0;
         for (; i <= n - 2 * L; i += 2 * L) {
-            s0 = s0.add(FloatVector.fromArray(F, x, off + i).sub(mx).lanewise(VectorOperators.EXP));
-            s1 = s1.add(FloatVector.fromArray(F, x, off + i + L).sub(mx).lanewise(VectorOperators.EXP));
+            s0 = s0.add(VectorExp.exp(FloatVector.fromArray(F, x, off + i).sub(mx)));
+            s1 = s1.add(VectorExp.exp(FloatVector.fromArray(F, x, off + i + L).sub(mx)));
         }
         for (; i < n; i += L) {
             VectorMask<Float> m = F.indexInRange(i, n);
-            s0 = s0.add(FloatVector.fromArray(F, x, off + i, m).sub(mx).lanewise(VectorOperators.EXP), m);
+            s0 = s0.add(VectorExp.exp(FloatVector.fromArray(F, x, off + i, m).sub(mx)), m);
         }
-        float logSum = (float) Math.log(s0.add(s1).reduceLanes(VectorOperators.ADD));
+        float logSum = (float) Math.log(Lanes.sum(s0.add(s1)));
         i = 0;
         for (; i <= n - L; i += L) {
             FloatVector.fromArray(F, x, off + i).sub(mx).sub(logSum).intoArray(x, off + i);
@@ -235,7 +235,7 @@ public final class VectorKernels {
 
     /** silu(x) = x * sigmoid(x) = x / (1 + exp(-x)). */
     static FloatVector silu(FloatVector x) {
-        return x.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+        return x.div(VectorExp.exp(x.neg()).add(1f));
     }
 
     /** gelu(x) = x/2 * (1 + erf(x / sqrt 2)). */
@@ -248,7 +248,7 @@ public final class VectorKernels {
      * as exp(-x) s for x &gt;= 0 (where s is near 1), as 1 - s for x &lt; 0 (where s &lt; 1/2).
      */
     static FloatVector dsilu(FloatVector x) {
-        FloatVector e = x.neg().lanewise(VectorOperators.EXP);
+        FloatVector e = VectorExp.exp(x.neg());
         FloatVector one = FloatVector.broadcast(x.species(), 1f);
         FloatVector s = one.div(e.add(one));
         FloatVector t = e.mul(s).blend(one.sub(s), x.compare(VectorOperators.LT, 0f));
@@ -258,7 +258,7 @@ public final class VectorKernels {
     /** gelu'(x) = Phi(x) + x phi(x): Phi(x) = (1 + erf(x / sqrt 2)) / 2, phi(x) = exp(-x^2 / 2) / sqrt(2 pi). */
     static FloatVector dgelu(FloatVector x) {
         FloatVector cdf = Erf.erf(x.mul(INV_SQRT2)).add(1f).mul(0.5f);
-        FloatVector pdf = x.mul(x).mul(-0.5f).lanewise(VectorOperators.EXP).mul(INV_SQRT_2PI);
+        FloatVector pdf = VectorExp.exp(x.mul(x).mul(-0.5f)).mul(INV_SQRT_2PI);
         return x.fma(pdf, cdf);
     }
 

@@ -1,0 +1,306 @@
+package dev.lorakit.train;
+
+import dev.lorakit.BadInputException;
+import dev.lorakit.io.AtomicFiles;
+import dev.lorakit.io.hf.HfModelDirectory;
+import dev.lorakit.io.hf.ModelConfig;
+import dev.lorakit.io.hf.Projection;
+import dev.lorakit.io.peft.LoraAdapter;
+import dev.lorakit.io.peft.LoraAdapterWriter;
+import dev.lorakit.io.peft.LoraConfig;
+import dev.lorakit.io.peft.LoraModule;
+import dev.lorakit.io.peft.PeftKeys;
+import dev.lorakit.io.peft.TargetModules;
+import dev.lorakit.io.tokenizer.SpecialTokenIds;
+import dev.lorakit.io.tokenizer.TextTokenizer;
+import dev.lorakit.tensor.Shape;
+import dev.lorakit.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The LoRA training loop: data -> batches (gradient accumulation) -> forward/backward ->
+ * clipping -> optimizer step with the scheduled learning rate -> log, evaluation and atomic
+ * checkpoints; at the end (or when stopped) a PEFT adapter in the output directory. A run resumed
+ * from its checkpoint continues bit for bit: the checkpoint holds the LoRA factors, the optimizer
+ * moments, the dropout RNG state and the data position.
+ *
+ * <p>Output directory: adapter_config.json + adapter_model.safetensors (the adapter),
+ * training_log.jsonl, and checkpoint/ (the latest checkpoint).
+ */
+public final class Trainer {
+    /** The checkpoint directory inside the output directory. */
+    public static final String CHECKPOINT_DIR = "checkpoint";
+    private static final String DROPOUT_RNG = "dropout";
+
+    /** Progress callbacks (the CLI draws its progress bar from them). */
+    public interface Listener {
+        /** After every optimizer step. */
+        void step(TrainingLog.Entry entry, long totalSteps);
+
+        /** After an evaluation. */
+        default void evaluated(long step, double evalLoss) {
+        }
+    }
+
+    /**
+     * What a run did.
+     *
+     * @param steps optimizer steps completed (in total, across resumes)
+     * @param totalSteps steps the run was configured for
+     * @param lastLoss training loss of the last step
+     * @param evalLoss the last evaluation loss, or NaN
+     * @param tokens target tokens trained on in this process
+     * @param seconds wall time in this process
+     * @param stoppedEarly true when a stop was requested before the last step
+     */
+    public record Result(long steps, long totalSteps, double lastLoss, double evalLoss, long tokens, double seconds,
+                         boolean stoppedEarly) {
+    }
+
+    private Trainer() {
+    }
+
+    /**
+     * Trains a LoRA on {@code train} (and evaluates on {@code eval} if given) and writes the output
+     * directory. With {@code resume}, continues from {@code out/checkpoint} (its config must equal
+     * {@code cfg}). {@code stop} is polled between steps (Ctrl-C): a checkpoint and the adapter so
+     * far are saved before returning.
+     */
+    public static Result run(Path modelDir, TrainConfig cfg, Path train, Path eval, Path out, boolean resume,
+                             Listener listener, BooleanSupplier stop) throws IOException {
+        long t0 = System.nanoTime();
+        List<Path> inputs = new ArrayList<>(List.of(modelDir, train));
+        if (eval != null) {
+            inputs.add(eval);
+        }
+        if (cfg.initAdapter() != null) {
+            inputs.add(Path.of(cfg.initAdapter()));
+        }
+        LoraAdapterWriter.requireNotAnInput(out, inputs);
+        Path ckptDir = out.resolve(CHECKPOINT_DIR);
+        Checkpoint ckpt = null;
+        if (resume) {
+            if (!Files.isDirectory(ckptDir)) {
+                throw new BadInputException(ckptDir + ": no checkpoint to resume from");
+            }
+            ckpt = Checkpoint.load(ckptDir);
+            List<String> diff = ckpt.config().differingKeys(cfg);
+            if (!diff.isEmpty()) {
+                throw new BadInputException(ckptDir.resolve(Checkpoint.CONFIG_FILE) + ": the run was started with other "
+                        + "options " + diff + "; resume with the same options");
+            }
+        }
+        ModelConfig mc;
+        TrainingData trainData;
+        TrainingData evalData = null;
+        try (HfModelDirectory dir = HfModelDirectory.open(modelDir)) {
+            mc = dir.config();
+        }
+        try (TextTokenizer tok = TextTokenizer.load(modelDir, SpecialTokenIds.of(mc.bosTokenId(), mc.eosTokenIds(), mc.padTokenId()))) {
+            ExampleEncoder encoder = ExampleEncoder.forTokenizer(tok, mc.vocabSize());
+            trainData = TrainingData.read(train, encoder, cfg.seqLen());
+            if (eval != null) {
+                evalData = TrainingData.read(eval, encoder, cfg.seqLen());
+            }
+        }
+        if (trainData.examples().isEmpty()) {
+            throw new BadInputException(train + ": no example has a token to learn after truncation to --seq-len " + cfg.seqLen());
+        }
+        List<LoraParameters> params = initialParameters(mc, cfg);
+        if (ckpt != null) {
+            Map<String, Shape> expected = new LinkedHashMap<>();
+            for (LoraParameters p : params) {
+                expected.put(PeftKeys.loraA(p.module()), Shape.of(p.rank(), p.inFeatures()));
+                expected.put(PeftKeys.loraB(p.module()), Shape.of(p.outFeatures(), p.rank()));
+            }
+            ckpt.requireTrainable(ckptDir, expected);
+            for (LoraParameters p : params) {
+                copyInto(ckpt.trainable().get(PeftKeys.loraA(p.module())), p.a());
+                copyInto(ckpt.trainable().get(PeftKeys.loraB(p.module())), p.b());
+            }
+        }
+        List<NamedParameter> named = new ArrayList<>();
+        for (LoraParameters p : params) {
+            named.add(NamedParameter.of(PeftKeys.loraA(p.module()), p.a(), p.gradA()));
+            named.add(NamedParameter.of(PeftKeys.loraB(p.module()), p.b(), p.gradB()));
+        }
+        Optimizer optimizer = cfg.createOptimizer(named);
+        long totalSteps = cfg.totalSteps(trainData.size());
+        LearningRateSchedule schedule = cfg.lrSchedule(totalSteps);
+        int padId = mc.padTokenId() != null && mc.padTokenId() >= 0 ? mc.padTokenId() : 0;
+        Batcher batcher = new Batcher(trainData.examples(), cfg.batchSize(), padId, cfg.seed(), cfg.shuffle());
+        TrainRng dropoutRng = TrainRng.seeded(cfg.seed(), 1);
+        long step = 0;
+        double elapsedBefore = 0;
+        if (ckpt != null) {
+            ckpt.restoreOptimizer(ckptDir, optimizer);
+            batcher.seek(ckpt.position());
+            dropoutRng = ckpt.rng(ckptDir, DROPOUT_RNG);
+            step = ckpt.globalStep();
+        }
+        Files.createDirectories(out);
+        Path logFile = out.resolve(TrainingLog.FILE_NAME);
+        if (ckpt != null) {
+            List<TrainingLog.Entry> earlier = Files.exists(logFile) ? TrainingLog.read(logFile) : List.of();
+            elapsedBefore = earlier.isEmpty() ? 0 : earlier.getLast().elapsedSeconds();
+        }
+        double lastLoss = Double.NaN;
+        double lastEval = Double.NaN;
+        long tokens = 0;
+        boolean stopped = false;
+        try (LlamaTrainingModel model = LlamaTrainingModel.open(modelDir, params);
+             TrainingLog log = ckpt != null ? TrainingLog.resume(logFile, step) : TrainingLog.start(logFile)) {
+            while (step < totalSteps) {
+                if (stop.getAsBoolean()) {
+                    stopped = true;
+                    break;
+                }
+                long s0 = System.nanoTime();
+                List<Batch> micro = batcher.nextStep(cfg.gradAccum());
+                long normaliser = 0;
+                for (Batch b : micro) {
+                    normaliser += b.targetCount();
+                }
+                model.zeroGrad();
+                double loss = 0;
+                for (Batch b : micro) {
+                    if (b.targetCount() == 0) {
+                        continue;
+                    }
+                    long seed = dropoutRng.nextLong();
+                    loss += model.forward(b.inputIds(), b.shiftedTargets(), b.size(), b.width(),
+                            Math.max(1, normaliser), (float) cfg.loraDropout(), seed);
+                    model.backward();
+                }
+                if (!Double.isFinite(loss)) {
+                    throw new IllegalStateException("training loss became " + loss + " at step " + (step + 1)
+                            + "; lower --lr or set --max-grad-norm");
+                }
+                double gradNorm = GradientClipping.clip(named, cfg.maxGradNorm());
+                double lr = schedule.lr(step);
+                optimizer.step(lr);
+                step++;
+                tokens += normaliser;
+                lastLoss = loss;
+                double stepSeconds = (System.nanoTime() - s0) / 1e9;
+                int processed = 0;
+                for (Batch b : micro) {
+                    processed += b.size() * b.width();
+                }
+                double epoch = batcher.epochProgress();
+                TrainingLog.Entry entry = TrainingLog.Entry.train(step, epoch, loss, lr, gradNorm, processed / stepSeconds,
+                        elapsedBefore + (System.nanoTime() - t0) / 1e9);
+                boolean evalNow = evalData != null && (cfg.evalEvery() > 0 && step % cfg.evalEvery() == 0 || step == totalSteps);
+                if (evalNow) {
+                    lastEval = evaluate(model, evalData, cfg, padId);
+                    entry = entry.withEvalLoss(lastEval);
+                    listener.evaluated(step, lastEval);
+                }
+                log.append(entry);
+                listener.step(entry, totalSteps);
+                if (cfg.saveEvery() > 0 && step % cfg.saveEvery() == 0 && step < totalSteps) {
+                    saveCheckpoint(ckptDir, cfg, step, batcher, params, optimizer, dropoutRng);
+                }
+            }
+        }
+        saveCheckpoint(ckptDir, cfg, step, batcher, params, optimizer, dropoutRng);
+        writeAdapter(out, mc, cfg, params, modelDir);
+        return new Result(step, totalSteps, lastLoss, lastEval, tokens, (System.nanoTime() - t0) / 1e9, stopped);
+    }
+
+    /** Fresh PEFT-initialised LoRAs on the configured projections of every layer, or copies of --init-adapter. */
+    static List<LoraParameters> initialParameters(ModelConfig mc, TrainConfig cfg) {
+        List<LoraParameters> params = new ArrayList<>();
+        if (cfg.initAdapter() != null) {
+            try (LoraAdapter init = LoraAdapter.open(Path.of(cfg.initAdapter()))) {
+                for (LoraModule m : init.modules()) {
+                    params.add(LoraParameters.copyOf(m));
+                }
+            }
+            return params;
+        }
+        Random rnd = new Random(cfg.seed());
+        for (int layer = 0; layer < mc.numHiddenLayers(); layer++) {
+            for (Projection p : Projection.values()) {
+                if (cfg.targets().contains(p.moduleName())) {
+                    params.add(LoraParameters.init(mc, layer, p, cfg.rank(), (float) cfg.loraScaling(), rnd));
+                }
+            }
+        }
+        return params;
+    }
+
+    /** Mean cross-entropy over every target of the evaluation data (no dropout, no gradients). */
+    static double evaluate(LlamaTrainingModel model, TrainingData data, TrainConfig cfg, int padId) {
+        Batcher b = new Batcher(data.examples(), cfg.batchSize(), padId, 0, false);
+        double sum = 0;
+        long count = 0;
+        for (int i = 0; i < b.batchesPerEpoch(); i++) {
+            Batch batch = b.next();
+            if (batch.targetCount() == 0) {
+                continue;
+            }
+            sum += model.forward(batch.inputIds(), batch.shiftedTargets(), batch.size(), batch.width(), 1.0, 0f, 0);
+            count += batch.targetCount();
+        }
+        return count == 0 ? Double.NaN : sum / count;
+    }
+
+    private static void saveCheckpoint(Path dir, TrainConfig cfg, long step, Batcher batcher, List<LoraParameters> params,
+                                       Optimizer optimizer, TrainRng dropoutRng) throws IOException {
+        Map<String, Tensor> trainable = new LinkedHashMap<>();
+        for (LoraParameters p : params) {
+            trainable.put(PeftKeys.loraA(p.module()), p.aTensor());
+            trainable.put(PeftKeys.loraB(p.module()), p.bTensor());
+        }
+        new Checkpoint(cfg, step, batcher.position(), trainable, optimizer.exportState(),
+                Map.of(DROPOUT_RNG, dropoutRng.state())).save(dir);
+    }
+
+    /**
+     * Writes the adapter files into {@code out} (each file replaced atomically; the log and
+     * checkpoint beside them stay): r and alpha as trained, rsLoRA as configured.
+     */
+    static void writeAdapter(Path out, ModelConfig mc, TrainConfig cfg, List<LoraParameters> params, Path modelDir)
+            throws IOException {
+        List<String> names = params.stream().map(LoraParameters::module).toList();
+        LoraConfig lc;
+        List<LoraModule> modules = new ArrayList<>();
+        if (cfg.initAdapter() != null) {
+            try (LoraAdapter init = LoraAdapter.open(Path.of(cfg.initAdapter()))) {
+                lc = init.config();
+            }
+        } else {
+            lc = LoraConfig.builder().r(cfg.rank()).loraAlpha(cfg.alpha()).useRslora(cfg.rslora())
+                    .loraDropout(cfg.loraDropout()).targetModules(TargetModules.suffixesOf(names))
+                    .baseModelNameOrPath(modelDir.toString()).build();
+        }
+        for (LoraParameters p : params) {
+            modules.add(LoraModule.of(p.module(), p.aTensor(), p.bTensor(), lc));
+        }
+        Path tmp = Files.createTempDirectory(out.toAbsolutePath().getParent(), "." + out.getFileName() + ".adapter.");
+        Files.delete(tmp);
+        try {
+            LoraAdapterWriter.write(tmp, lc, modules);
+            for (String f : List.of(PeftKeys.WEIGHTS_FILE, PeftKeys.CONFIG_FILE)) {
+                Files.move(tmp.resolve(f), out.resolve(f), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            AtomicFiles.deleteRecursively(tmp);
+        }
+    }
+
+    private static void copyInto(Tensor t, float[] dst) {
+        float[] v = t.toFloatArray();
+        System.arraycopy(v, 0, dst, 0, dst.length);
+    }
+}
