@@ -124,7 +124,7 @@ class TrainerTest {
     void trainingLearnsATinyTask() throws Exception {
         Path train = uppercaseTask("train.jsonl", 64, 1);
         Path dev = uppercaseTask("dev.jsonl", 16, 2);
-        TrainConfig cfg = base().optimizer("adamw").lr(1e-2).epochs(4).batchSize(8).maxGradNorm(0).build();
+        TrainConfig cfg = base().optimizer("adamw").lr(1e-2).epochs(8).batchSize(8).maxGradNorm(0).build();
         Path out = dir.resolve("learned");
         Trainer.Result r = Trainer.run(model, cfg, train, dev, out, false, QUIET, () -> false);
         List<TrainingLog.Entry> log = TrainingLog.read(out.resolve(TrainingLog.FILE_NAME));
