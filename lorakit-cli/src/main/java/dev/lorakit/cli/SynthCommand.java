@@ -60,7 +60,7 @@ public final class SynthCommand {
                     "are generated in memory: set LORAKIT_JAVA_OPTS=-Xmx16g for bf16).",
                     "Example:", "  lorakit synth model --preset tiny -o examples/tiny/model"})
     static final class Model implements Callable<Integer> {
-        @Option(names = "--preset", defaultValue = "tiny", description = "tiny, tinyllama or llama2-7b (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--preset", defaultValue = "tiny", description = "tiny, bench20m, tinyllama or llama2-7b (default: ${DEFAULT-VALUE}).")
         String preset;
 
         @Option(names = "--dtype", defaultValue = "bf16", description = "f32, f16 or bf16 (default: ${DEFAULT-VALUE}).")
@@ -87,13 +87,14 @@ public final class SynthCommand {
                 }
             }
             if (p == null) {
-                throw new BadInputException("--preset: unknown preset \"" + preset + "\" (expected tiny, tinyllama or llama2-7b)");
+                throw new BadInputException("--preset: unknown preset \"" + preset + "\" (expected tiny, bench20m, tinyllama or llama2-7b)");
             }
             DType dt = parseDtype(dtype);
             refuseExistingFile(output);
             ModelConfig config = p.config(dt);
             long t0 = System.nanoTime();
-            SyntheticModel.write(output, config, dt, seed, SyntheticModel.DEFAULT_SHARD_BYTES, p == ModelPreset.TINY);
+            SyntheticModel.write(output, config, dt, seed, SyntheticModel.DEFAULT_SHARD_BYTES,
+                    config.vocabSize() == dev.lorakit.io.tokenizer.ByteTokenizerBuilder.VOCAB_SIZE);
             report(spec.commandLine().getOut(), global, "model", output, t0);
             return 0;
         }

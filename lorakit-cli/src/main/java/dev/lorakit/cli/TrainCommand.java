@@ -162,16 +162,16 @@ public final class TrainCommand implements Callable<Integer> {
                     progress.message(String.format(Locale.ROOT, "loss %.4f, %.0f tok/s", e.loss(), e.tokensPerSecond()));
                 }
             }, stop::get);
+            entries.addAll(TrainingLog.read(output.resolve(TrainingLog.FILE_NAME)));
+            writeLossChart(output.resolve("loss.png"), entries);
         } finally {
-            finished.countDown();
+            finished.countDown(); // after the checkpoint, adapter and chart: a Ctrl-C exit may proceed now
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException ignored) {
                 // the JVM is already shutting down (Ctrl-C): the hook is running
             }
         }
-        entries.addAll(TrainingLog.read(output.resolve(TrainingLog.FILE_NAME)));
-        writeLossChart(output.resolve("loss.png"), entries);
         PrintWriter out = spec.commandLine().getOut();
         if (global.json) {
             ObjectNode root = Json.object();
@@ -185,6 +185,10 @@ public final class TrainCommand implements Callable<Integer> {
             root.put("tokens", result.tokens());
             root.put("seconds", result.seconds());
             root.put("stopped_early", result.stoppedEarly());
+            long rss = peakRssBytes();
+            if (rss > 0) {
+                root.put("peak_rss_bytes", rss);
+            }
             Json.print(out, root);
         } else {
             out.printf(Locale.ROOT, "%s %d/%d steps in %.1f s, last loss %.4f%s -> %s%n",
@@ -193,6 +197,20 @@ public final class TrainCommand implements Callable<Integer> {
                     output);
         }
         return 0;
+    }
+
+    /** The process's peak resident set size (Linux VmHWM), or -1 where unknown. */
+    static long peakRssBytes() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
     }
 
     /** loss.png: training loss (and evaluation loss) per step. */

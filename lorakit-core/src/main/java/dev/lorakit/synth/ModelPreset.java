@@ -14,6 +14,8 @@ import java.util.Locale;
 public enum ModelPreset {
     /** hidden 64, 2 layers, 4 heads / 2 KV heads, FFN 128, byte vocabulary (259). */
     TINY(64, 128, 2, 4, 2, 259, 512),
+    /** ~20M parameters, the training benchmark's shape: hidden 512, 8 layers, 8 heads, FFN 1376, byte vocabulary. */
+    BENCH20M(512, 1376, 8, 8, 8, 259, 2048),
     /** TinyLlama-1.1B: hidden 2048, 22 layers, 32 heads / 4 KV heads, FFN 5632, vocab 32000. */
     TINYLLAMA(2048, 5632, 22, 32, 4, 32000, 2048),
     /** Llama-2-7B: hidden 4096, 32 layers, 32 heads (no GQA), FFN 11008, vocab 32000. */

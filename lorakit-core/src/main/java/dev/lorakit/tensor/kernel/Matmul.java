@@ -89,7 +89,7 @@ public final class Matmul {
         int panelsPerSplit = (mPanels + mSplits - 1) / mSplits;
         Parallel.forRange(nBlocks * mSplits, 1, (w0, w1) -> {
             float[] bp = scratch(0, KC * roundUp(nc, NR));
-            float[] row = scratch(1, KC);
+            float[] row = scratch(1, Math.max(KC, nc));
             float[] tile = scratch(2, MR * NR);
             for (int w = w0; w < w1; w++) {
                 int jb = w / mSplits;
@@ -181,6 +181,18 @@ public final class Matmul {
     /** Packs rows [i0, i0+MR) x cols [k0, k0+kc) of op(A) into dst as [kc][MR], zero-padding rows past M. */
     private static void packA(Tensor a, boolean transA, Dims d, int i0, int k0, int kc, float[] dst, int off, float[] row) {
         int mr = Math.min(MR, d.m - i0);
+        float[] arr = a.floatArray();
+        if (arr != null) {
+            // Heap F32 (activations): read the array directly, no per-row segment copies.
+            int base = a.arrayOffset();
+            for (int k = 0; k < kc; k++) {
+                int o = off + k * MR;
+                for (int r = 0; r < MR; r++) {
+                    dst[o + r] = r < mr ? (transA ? arr[base + (k0 + k) * d.lda + i0 + r] : arr[base + (i0 + r) * d.lda + k0 + k]) : 0f;
+                }
+            }
+            return;
+        }
         MemorySegment seg = a.segment();
         DType dt = a.dtype();
         int es = dt.byteSize();
@@ -212,9 +224,48 @@ public final class Matmul {
 
     /** Packs cols [j0, j0+ncw) x rows [k0, k0+kc) of op(B) into dst as panels of [kc][NR], zero-padded. */
     private static void packB(Tensor b, boolean transB, Dims d, int j0, int ncw, int k0, int kc, float[] dst, float[] row) {
+        float[] arr = b.floatArray();
+        if (arr != null) {
+            // Heap F32 (activations, LoRA factors, merged weights): read the array directly.
+            int base = b.arrayOffset();
+            for (int jr = 0; jr < ncw; jr += NR) {
+                int nr = Math.min(NR, ncw - jr);
+                int off = jr * kc;
+                for (int k = 0; k < kc; k++) {
+                    int o = off + k * NR;
+                    if (transB) {
+                        for (int c = 0; c < NR; c++) {
+                            dst[o + c] = c < nr ? arr[base + (j0 + jr + c) * d.ldb + k0 + k] : 0f;
+                        }
+                    } else {
+                        int src = base + (k0 + k) * d.ldb + j0 + jr;
+                        System.arraycopy(arr, src, dst, o, nr);
+                        for (int c = nr; c < NR; c++) {
+                            dst[o + c] = 0f;
+                        }
+                    }
+                }
+            }
+            return;
+        }
         MemorySegment seg = b.segment();
         DType dt = b.dtype();
         int es = dt.byteSize();
+        if (!transB) {
+            // B is [K,N]: convert each k's whole column range once, then deal it into the NR-wide panels.
+            for (int k = 0; k < kc; k++) {
+                Convert.toF32(seg, ((long) (k0 + k) * d.ldb + j0) * es, dt, row, 0, ncw);
+                for (int jr = 0; jr < ncw; jr += NR) {
+                    int nr = Math.min(NR, ncw - jr);
+                    int o = jr * kc + k * NR;
+                    System.arraycopy(row, jr, dst, o, nr);
+                    for (int c = nr; c < NR; c++) {
+                        dst[o + c] = 0f;
+                    }
+                }
+            }
+            return;
+        }
         for (int jr = 0; jr < ncw; jr += NR) {
             int nr = Math.min(NR, ncw - jr);
             int off = jr * kc;
