@@ -1,6 +1,8 @@
 package dev.lorakit.nn;
 
 import dev.lorakit.tensor.Parallel;
+import dev.lorakit.tensor.Tensor;
+import dev.lorakit.tensor.kernel.Matmul;
 import dev.lorakit.tensor.ops.Ops;
 import java.util.Arrays;
 
@@ -12,8 +14,11 @@ import java.util.Arrays;
  * not masked here: it is left to the loss (ignored labels), attention stays causal over the row.
  *
  * <p>The forward saves the softmax probabilities {@code att} for the backward (zeros above the
- * diagonal). The forward runs in parallel over (sequence, query head), the backward over
- * (sequence, key/value head) so that each task owns the dk/dv rows it accumulates into.
+ * diagonal). Each (sequence, head) is a few products through the packed matmul on contiguous
+ * copies of that head's q, k, v ([T, D] each); heads run in parallel (the forward over query
+ * heads, the backward over key/value heads so each task owns the dk/dv rows it accumulates into)
+ * and each head's matmuls run inline on its thread. The full T x T products do twice the causal
+ * work, which the matmul's speed more than repays.
  *
  * <p>Legend: B sequences, T positions, N = B*T rows, H query heads, KV key/value heads, D head
  * dim; the att layout is [B, H, T, T] (sequence, head, query position, key position).
@@ -23,7 +28,8 @@ public final class Attention {
     }
 
     /**
-     * out = causal softmax(q k^T / sqrt(D)) v per (sequence, head); att saved.
+     * out = causal softmax(q k^T / sqrt(D)) v per (sequence, head); att saved. Each head's
+     * products run through the packed matmul: S = Q K^T into att, softmax in place, O = P V.
      *
      * @param out [N,H*D] overwritten
      * @param att [B*H*T*T] overwritten with the probabilities (saved)
@@ -34,38 +40,47 @@ public final class Attention {
     public static void forward(float[] out, float[] att, float[] q, float[] k, float[] v, int B, int T, int H, int KV, int D) {
         check(out, att, q, k, v, B, T, H, KV, D);
         Require.distinct("Attention.forward", "out, att, q, k, v", out, att, q, k, v);
-        int qDim = H * D;
-        int kvDim = KV * D;
         int group = H / KV;
         float scale = (float) (1.0 / Math.sqrt(D));
-        Parallel.forRange(B * H, Math.max(1, Grain.MIN_CHUNK_FLOATS / Math.max(1, T * T * D)), (i0, i1) -> {
+        // Parallel over (sequence, head); each head's matmuls then run inline on that thread.
+        Parallel.forRange(B * H, 1, (i0, i1) -> {
+            float[] qc = new float[T * D]; // [T,D] one head's queries, contiguous
+            float[] kc = new float[T * D]; // [T,D]
+            float[] vc = new float[T * D]; // [T,D]
+            float[] oc = new float[T * D]; // [T,D]
+            int loadedKv = -1;
             for (int i = i0; i < i1; i++) {
                 int b = i / H;
                 int h = i % H;
-                int kvOff = (h / group) * D;
+                int kvIndex = b * KV + h / group;
+                if (kvIndex != loadedKv) {
+                    gather(k, b, h / group, T, KV, D, kc);
+                    gather(v, b, h / group, T, KV, D, vc);
+                    loadedKv = kvIndex;
+                }
+                gather(q, b, h, T, H, D, qc);
+                int a0 = (b * H + h) * T * T; // att[b, h]
+                Tensor p = Tensor.view(att, a0, T, T);
+                // pre = Q K^T
+                Matmul.gemm(Tensor.view(qc, 0, T, D), false, Tensor.view(kc, 0, T, D), true, p, false);
+                // att = softmax(scale * pre) over t2 <= t, 0 above the diagonal
                 for (int t = 0; t < T; t++) {
-                    int row = ((b * H + h) * T + t) * T; // att[b, h, t, :]
-                    int qOff = (b * T + t) * qDim + h * D;
-                    // pre[t2] = q_t . k_t2 / sqrt(D) for t2 <= t
-                    for (int t2 = 0; t2 <= t; t2++) {
-                        att[row + t2] = Ops.dot(q, qOff, k, (b * T + t2) * kvDim + kvOff, D) * scale;
-                    }
-                    // att = softmax(pre) over t2 <= t, 0 above the diagonal
+                    int row = a0 + t * T;
+                    Ops.scale(scale, att, row, att, row, t + 1);
                     Ops.softmax(att, row, t + 1);
                     Arrays.fill(att, row + t + 1, row + T, 0f);
-                    // out_t = sum_t2 att[t2] v_t2
-                    Arrays.fill(out, qOff, qOff + D, 0f);
-                    for (int t2 = 0; t2 <= t; t2++) {
-                        Ops.axpy(att[row + t2], v, (b * T + t2) * kvDim + kvOff, out, qOff, D);
-                    }
                 }
+                // out = P V
+                Matmul.gemm(p, false, Tensor.view(vc, 0, T, D), false, Tensor.view(oc, 0, T, D), false);
+                scatter(oc, out, b, h, T, H, D, false);
             }
         });
     }
 
     /**
      * Gradients of {@link #forward} with respect to q, k and v (dk, dv summed over the H/KV query
-     * heads sharing each key/value head). Allocates one float[T] per parallel chunk.
+     * heads sharing each key/value head), through the packed matmul per head:
+     * dP = dO V^T; dS = P * (dP - rowsum(P * dP)) * scale; dQ = dS K; dK += dS^T Q; dV += P^T dO.
      *
      * @param dq   [N,H*D] accumulated
      * @param dk   [N,KV*D] accumulated
@@ -83,44 +98,78 @@ public final class Attention {
         Require.length("dk", dk, (long) B * T * KV * D);
         Require.length("dv", dv, (long) B * T * KV * D);
         Require.distinct("Attention.backward", "dq, dk, dv, dOut, att, q, k, v", dq, dk, dv, dOut, att, q, k, v);
-        int qDim = H * D;
-        int kvDim = KV * D;
         int group = H / KV;
         float scale = (float) (1.0 / Math.sqrt(D));
-        Parallel.forRange(B * KV, Math.max(1, Grain.MIN_CHUNK_FLOATS / Math.max(1, group * T * T * D)), (i0, i1) -> {
-            float[] dAtt = new float[T]; // d(att row), then d(pre-softmax row)
+        // Parallel over (sequence, key/value head): each task owns the dk/dv rows it accumulates into.
+        Parallel.forRange(B * KV, 1, (i0, i1) -> {
+            float[] qc = new float[T * D];
+            float[] kc = new float[T * D];
+            float[] vc = new float[T * D];
+            float[] doc = new float[T * D];  // [T,D] dOut of one head
+            float[] dqc = new float[T * D];  // [T,D]
+            float[] dkc = new float[T * D];  // [T,D] summed over the group
+            float[] dvc = new float[T * D];  // [T,D] summed over the group
+            float[] ds = new float[T * T];   // [T,T] dP, then dS
+            Tensor kt = Tensor.view(kc, 0, T, D);
+            Tensor vt = Tensor.view(vc, 0, T, D);
+            Tensor qt = Tensor.view(qc, 0, T, D);
+            Tensor dot = Tensor.view(doc, 0, T, D);
+            Tensor dst = Tensor.view(ds, 0, T, T);
             for (int i = i0; i < i1; i++) {
                 int b = i / KV;
-                int kvOff = (i % KV) * D;
-                for (int h = (i % KV) * group; h < (i % KV + 1) * group; h++) {
+                int g = i % KV;
+                gather(k, b, g, T, KV, D, kc);
+                gather(v, b, g, T, KV, D, vc);
+                Arrays.fill(dkc, 0f);
+                Arrays.fill(dvc, 0f);
+                for (int h = g * group; h < (g + 1) * group; h++) {
+                    gather(q, b, h, T, H, D, qc);
+                    gather(dOut, b, h, T, H, D, doc);
+                    int a0 = (b * H + h) * T * T;
+                    Tensor p = Tensor.view(att, a0, T, T);
+                    // out = P V  ->  dP = dO V^T ; dV += P^T dO
+                    Matmul.gemm(dot, false, vt, true, dst, false);
+                    Matmul.gemm(p, true, dot, false, Tensor.view(dvc, 0, T, D), true);
+                    // P = softmax(scale * pre)  ->  dPre = scale * P * (dP - sum_t2 P dP), causal part only
                     for (int t = 0; t < T; t++) {
-                        int row = ((b * H + h) * T + t) * T;
-                        int qOff = (b * T + t) * qDim + h * D;
-                        // out_t = sum_t2 att[t2] v_t2  ->  dAtt[t2] = dOut_t . v_t2 ; dv_t2 += att[t2] dOut_t
-                        for (int t2 = 0; t2 <= t; t2++) {
-                            int vOff = (b * T + t2) * kvDim + kvOff;
-                            dAtt[t2] = Ops.dot(dOut, qOff, v, vOff, D);
-                            Ops.axpy(att[row + t2], dOut, qOff, dv, vOff, D);
-                        }
-                        // att = softmax(pre)  ->  dPre[t2] = att[t2] (dAtt[t2] - sum_t3 att[t3] dAtt[t3])
+                        int row = t * T;
                         double weighted = 0;
                         for (int t2 = 0; t2 <= t; t2++) {
-                            weighted += (double) att[row + t2] * dAtt[t2];
+                            weighted += (double) att[a0 + row + t2] * ds[row + t2];
                         }
                         for (int t2 = 0; t2 <= t; t2++) {
-                            dAtt[t2] = (float) (att[row + t2] * (dAtt[t2] - weighted));
+                            ds[row + t2] = (float) (scale * att[a0 + row + t2] * (ds[row + t2] - weighted));
                         }
-                        // pre[t2] = scale q_t . k_t2  ->  dq_t += scale dPre[t2] k_t2 ; dk_t2 += scale dPre[t2] q_t
-                        for (int t2 = 0; t2 <= t; t2++) {
-                            int kOff = (b * T + t2) * kvDim + kvOff;
-                            float d = scale * dAtt[t2];
-                            Ops.axpy(d, k, kOff, dq, qOff, D);
-                            Ops.axpy(d, q, qOff, dk, kOff, D);
-                        }
+                        Arrays.fill(ds, row + t + 1, row + T, 0f);
                     }
+                    // pre = Q K^T  ->  dQ = dPre K ; dK += dPre^T Q
+                    Matmul.gemm(dst, false, kt, false, Tensor.view(dqc, 0, T, D), false);
+                    Matmul.gemm(dst, true, qt, false, Tensor.view(dkc, 0, T, D), true);
+                    scatter(dqc, dq, b, h, T, H, D, true);
                 }
+                scatter(dkc, dk, b, g, T, KV, D, true);
+                scatter(dvc, dv, b, g, T, KV, D, true);
             }
         });
+    }
+
+    /** dst[T,D] = head h of sequence b of a row-major [B*T, heads*D] array. */
+    private static void gather(float[] src, int b, int h, int T, int heads, int D, float[] dst) {
+        for (int t = 0; t < T; t++) {
+            System.arraycopy(src, (b * T + t) * heads * D + h * D, dst, t * D, D);
+        }
+    }
+
+    /** Writes (or adds) a head's [T,D] block back into a row-major [B*T, heads*D] array. */
+    private static void scatter(float[] src, float[] dst, int b, int h, int T, int heads, int D, boolean add) {
+        for (int t = 0; t < T; t++) {
+            int o = (b * T + t) * heads * D + h * D;
+            if (add) {
+                Ops.add(dst, o, src, t * D, dst, o, D);
+            } else {
+                System.arraycopy(src, t * D, dst, o, D);
+            }
+        }
     }
 
     private static void check(float[] out, float[] att, float[] q, float[] k, float[] v, int B, int T, int H, int KV, int D) {

@@ -61,9 +61,15 @@ public final class Parallel {
         return Runtime.getRuntime().availableProcessors();
     }
 
-    /** True when called from one of the pool's worker threads. */
+    /** Set while a thread runs a chunk of {@link #forRange}: nested calls then run inline. */
+    private static final ThreadLocal<boolean[]> IN_CHUNK = ThreadLocal.withInitial(() -> new boolean[1]);
+
+    /**
+     * True when called from one of the pool's worker threads or from inside a chunk of
+     * {@link #forRange} (on any thread): work started here runs inline.
+     */
     public static boolean inPool() {
-        return Thread.currentThread() instanceof ForkJoinWorkerThread w && w.getPool() == POOL;
+        return Thread.currentThread() instanceof ForkJoinWorkerThread w && w.getPool() == POOL || IN_CHUNK.get()[0];
     }
 
     /**
@@ -90,18 +96,25 @@ public final class Parallel {
         AtomicInteger done = new AtomicInteger();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Runnable worker = () -> {
-            int c;
-            while ((c = next.getAndIncrement()) < total) {
-                try {
-                    if (failure.get() == null) {
-                        int from = c * per;
-                        body.run(from, Math.min(n, from + per));
+            boolean[] inChunk = IN_CHUNK.get();
+            boolean outer = inChunk[0];
+            inChunk[0] = true;
+            try {
+                int c;
+                while ((c = next.getAndIncrement()) < total) {
+                    try {
+                        if (failure.get() == null) {
+                            int from = c * per;
+                            body.run(from, Math.min(n, from + per));
+                        }
+                    } catch (Throwable t) {
+                        failure.compareAndSet(null, t);
+                    } finally {
+                        done.incrementAndGet();
                     }
-                } catch (Throwable t) {
-                    failure.compareAndSet(null, t);
-                } finally {
-                    done.incrementAndGet();
                 }
+            } finally {
+                inChunk[0] = outer;
             }
         };
         int helpers = Math.min(THREADS - 1, total - 1);

@@ -185,10 +185,21 @@ public final class Matmul {
         if (arr != null) {
             // Heap F32 (activations): read the array directly, no per-row segment copies.
             int base = a.arrayOffset();
-            for (int k = 0; k < kc; k++) {
-                int o = off + k * MR;
-                for (int r = 0; r < MR; r++) {
-                    dst[o + r] = r < mr ? (transA ? arr[base + (k0 + k) * d.lda + i0 + r] : arr[base + (i0 + r) * d.lda + k0 + k]) : 0f;
+            if (!transA) {
+                for (int r = 0; r < mr; r++) {
+                    int src = base + (i0 + r) * d.lda + k0; // a contiguous row slice
+                    for (int k = 0; k < kc; k++) {
+                        dst[off + k * MR + r] = arr[src + k];
+                    }
+                }
+            } else {
+                for (int k = 0; k < kc; k++) {
+                    System.arraycopy(arr, base + (k0 + k) * d.lda + i0, dst, off + k * MR, mr);
+                }
+            }
+            if (mr < MR) {
+                for (int k = 0; k < kc; k++) {
+                    java.util.Arrays.fill(dst, off + k * MR + mr, off + k * MR + MR, 0f);
                 }
             }
             return;
