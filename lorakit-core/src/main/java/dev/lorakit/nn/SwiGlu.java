@@ -46,13 +46,17 @@ public final class SwiGlu {
         Require.length("up", up, n);
         Require.distinct("SwiGlu.backward", "dGate, dUp, dh, gate, up", dGate, dUp, dh, gate, up);
         Parallel.forRange(n, Grain.MIN_CHUNK_FLOATS, (i0, i1) -> {
-            for (int i = i0; i < i1; i++) {
-                float g = gate[i];
-                float sig = (float) (1.0 / (1.0 + Math.exp(-g)));
-                // h = silu(gate) * up, silu(g) = g sig(g), silu'(g) = sig (1 + g (1 - sig))
-                dGate[i] += dh[i] * up[i] * (sig * (1f + g * (1f - sig)));
-                dUp[i] += dh[i] * (g * sig);
-            }
+            int len = i1 - i0;
+            float[] silu = new float[len];  // silu(gate)
+            float[] dsilu = new float[len]; // silu'(gate) = sig (1 + g (1 - sig))
+            Ops.silu(gate, i0, silu, 0, len);
+            Ops.dsilu(gate, i0, dsilu, 0, len);
+            // h = silu(gate) * up  ->  dGate += dh * up * silu'(gate) ; dUp += dh * silu(gate)
+            Ops.mul(dsilu, 0, up, i0, dsilu, 0, len);
+            Ops.mul(dsilu, 0, dh, i0, dsilu, 0, len);
+            Ops.add(dGate, i0, dsilu, 0, dGate, i0, len);
+            Ops.mul(silu, 0, dh, i0, silu, 0, len);
+            Ops.add(dUp, i0, silu, 0, dUp, i0, len);
         });
     }
 }
