@@ -172,14 +172,7 @@ public final class InspectCommand implements Callable<Integer> {
                 if (rs == null) {
                     root.putNull("rope_scaling");
                 } else {
-                    ObjectNode r = root.putObject("rope_scaling");
-                    r.put("rope_type", rs.kind().jsonName());
-                    r.put("factor", rs.factor());
-                    if (rs.kind() == RopeScaling.Kind.LLAMA3) {
-                        r.put("low_freq_factor", rs.lowFreqFactor());
-                        r.put("high_freq_factor", rs.highFreqFactor());
-                        r.put("original_max_position_embeddings", rs.originalMaxPositionEmbeddings());
-                    }
+                    rs.writeTo(root.putObject("rope_scaling"));
                 }
                 root.put("tie_word_embeddings", c.tieWordEmbeddings());
                 root.put("torch_dtype", c.torchDtype().name());

@@ -1,9 +1,8 @@
 package dev.lorakit.eval;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lorakit.BadInputException;
+import dev.lorakit.io.JsonLines;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -24,8 +23,6 @@ import java.util.stream.Stream;
  * @param examples the examples, in file order
  */
 public record TaskFile(Path path, String name, Kind kind, List<TaskExample> examples) {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     /** The kind of a task file. */
     public enum Kind {
         PROMPT_COMPLETION, MULTIPLE_CHOICE, TEXT
@@ -33,29 +30,11 @@ public record TaskFile(Path path, String name, Kind kind, List<TaskExample> exam
 
     /** Reads and validates a .jsonl task file. */
     public static TaskFile read(Path path) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(path);
-        } catch (IOException e) {
-            throw new BadInputException(path + ": cannot read: " + e.getMessage());
-        }
         List<TaskExample> examples = new ArrayList<>();
         Kind kind = null;
-        for (int i = 0; i < lines.size(); i++) {
-            String line = lines.get(i).strip();
-            if (line.isEmpty()) {
-                continue;
-            }
-            String at = path + ":" + (i + 1);
-            JsonNode node;
-            try {
-                node = JSON.readTree(line);
-            } catch (JsonProcessingException e) {
-                throw new BadInputException(at + ": not valid JSON: " + e.getOriginalMessage());
-            }
-            if (node == null || !node.isObject()) {
-                throw new BadInputException(at + ": expected a JSON object per line");
-            }
+        for (JsonLines.Line line : JsonLines.read(path)) {
+            String at = line.at();
+            JsonNode node = line.node();
             TaskExample ex = parse(at, node);
             Kind k = kindOf(ex);
             if (kind != null && k != kind) {

@@ -1,13 +1,9 @@
 package dev.lorakit.train;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lorakit.BadInputException;
-import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import dev.lorakit.io.JsonLines;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -88,16 +84,7 @@ public record TrainingData(Path path, Format format, List<TrainingExample> examp
         if (seqLen < 2) {
             throw new BadInputException("--seq-len must be at least 2 (one input and one target), got " + seqLen);
         }
-        List<String> text;
-        try {
-            text = Files.readAllLines(path);
-        } catch (NoSuchFileException e) {
-            throw new BadInputException(path + ": no such file");
-        } catch (CharacterCodingException e) {
-            throw new BadInputException(path + ": not UTF-8 text; expected a UTF-8 JSONL file");
-        } catch (IOException e) {
-            throw new BadInputException(path + ": cannot read: " + e.getMessage());
-        }
+        List<JsonLines.Line> jsonLines = JsonLines.read(path);
         List<TrainingExample> examples = new ArrayList<>();
         List<Integer> lineNumbers = new ArrayList<>();
         Format format = null;
@@ -107,21 +94,10 @@ public record TrainingData(Path path, Format format, List<TrainingExample> examp
         long dropped = 0;
         long tokens = 0;
         long targets = 0;
-        for (int i = 0; i < text.size(); i++) {
-            String line = text.get(i).strip();
-            if (line.isEmpty()) {
-                continue;
-            }
-            String at = path + ":" + (i + 1);
-            JsonNode node;
-            try {
-                node = JSON.readTree(line);
-            } catch (JsonProcessingException e) {
-                throw new BadInputException(at + ": not valid JSON: " + e.getOriginalMessage());
-            }
-            if (node == null || !node.isObject()) {
-                throw new BadInputException(at + ": expected a JSON object per line");
-            }
+        for (JsonLines.Line line : jsonLines) {
+            String at = line.at();
+            JsonNode node = line.node();
+            int i = line.lineNumber() - 1;
             Format f = formatOf(at, node);
             if (format != null && f != format) {
                 throw new BadInputException(at + ": a " + describe(f) + " example in a file of " + describe(format)

@@ -204,14 +204,7 @@ final class ModelConfigJson {
         if (rs == null) {
             o.putNull("rope_scaling");
         } else {
-            ObjectNode r = o.putObject("rope_scaling");
-            r.put("rope_type", rs.kind().jsonName());
-            r.put("factor", rs.factor());
-            if (rs.kind() == RopeScaling.Kind.LLAMA3) {
-                r.put("low_freq_factor", rs.lowFreqFactor());
-                r.put("high_freq_factor", rs.highFreqFactor());
-                r.put("original_max_position_embeddings", rs.originalMaxPositionEmbeddings());
-            }
+            rs.writeTo(o.putObject("rope_scaling"));
         }
         o.put("rope_theta", m.ropeTheta());
         if (m.architecture() != ModelArchitecture.LLAMA) {

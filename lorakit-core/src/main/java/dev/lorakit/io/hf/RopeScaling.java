@@ -80,4 +80,15 @@ public record RopeScaling(Kind kind, double factor, double lowFreqFactor, double
                                      int originalMaxPositionEmbeddings) {
         return new RopeScaling(Kind.LLAMA3, factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings);
     }
+
+    /** Writes the config.json form: rope_type, factor and, for llama3, its three parameters. */
+    public void writeTo(com.fasterxml.jackson.databind.node.ObjectNode r) {
+        r.put("rope_type", kind.jsonName());
+        r.put("factor", factor);
+        if (kind == Kind.LLAMA3) {
+            r.put("low_freq_factor", lowFreqFactor);
+            r.put("high_freq_factor", highFreqFactor);
+            r.put("original_max_position_embeddings", originalMaxPositionEmbeddings);
+        }
+    }
 }
