@@ -1,0 +1,117 @@
+package dev.lorakit.merge;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lorakit.BadInputException;
+import dev.lorakit.io.peft.LoraAdapter;
+import dev.lorakit.io.peft.LoraAdapterWriter;
+import dev.lorakit.io.peft.LoraConfig;
+import dev.lorakit.io.peft.LoraModule;
+import dev.lorakit.tensor.DType;
+import dev.lorakit.tensor.Parallel;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Runs a merge end to end: plan check, every module merged (in parallel across modules, one
+ * module's factors in memory per thread), zero-padded to one rank, written as a standard PEFT
+ * adapter with the scale folded in (r = lora_alpha = rank, no rsLoRA, no patterns).
+ */
+public final class LoraMerger {
+    /** Called after each module is merged (from any thread). */
+    @FunctionalInterface
+    public interface ModuleListener {
+        void merged(ModuleResult result);
+    }
+
+    private LoraMerger() {
+    }
+
+    /**
+     * Merges {@code inputs} with {@code method}, writes the adapter to {@code output} (atomically;
+     * an output that is or contains an input is refused before any work) and returns the
+     * per-module results in plan order.
+     */
+    public static MergeResult merge(MergeInputs inputs, MergeMethod method, DType dtype, Path output,
+                                    ModuleListener listener) throws IOException {
+        Objects.requireNonNull(dtype, "dtype");
+        if (!dtype.isCompute()) {
+            throw new BadInputException("--dtype: merged factors are f32, f16 or bf16, not " + dtype);
+        }
+        MergePlan plan = inputs.plan();
+        LoraAdapterWriter.requireNotAnInput(output, plan.inputs());
+        method.check(plan);
+        List<MergePlan.Module> modules = plan.modules();
+        int rank = 0;
+        for (MergePlan.Module m : modules) {
+            rank = Math.max(rank, method.outputRank(m));
+        }
+        if (rank < 1) {
+            throw new IllegalStateException(method.name() + " reported output rank " + rank);
+        }
+        long t0 = System.nanoTime();
+        ModuleResult[] results = new ModuleResult[modules.size()];
+        LoraModule[] merged = new LoraModule[modules.size()];
+        int outRank = rank;
+        try (Arena arena = Arena.ofShared()) {
+            Parallel.forRange(modules.size(), 1, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    MergePlan.Module m = modules.get(i);
+                    long s0 = System.nanoTime();
+                    ModuleFactors factors = inputs.load(m);
+                    ObjectNode figures = JsonNodeFactory.instance.objectNode();
+                    LowRankUpdate update = method.merge(factors, figures);
+                    if (update.rank() > outRank || update.dIn() != m.dIn() || update.dOut() != m.dOut()) {
+                        throw new IllegalStateException(method.name() + " returned a rank-" + update.rank() + " ["
+                                + update.dOut() + ", " + update.dIn() + "] update for " + m.name() + ", expected rank <= "
+                                + outRank + " [" + m.dOut() + ", " + m.dIn() + "]");
+                    }
+                    requireFinite(m.name(), update);
+                    double error = ReconstructionError.relative(factors, update);
+                    LowRankUpdate padded = update.padTo(outRank);
+                    merged[i] = new LoraModule(m.name(), padded.loraA(dtype, arena), padded.loraB(dtype, arena),
+                            outRank, 1.0, false);
+                    results[i] = new ModuleResult(m.name(), m.inputs(), update.rank(), error,
+                            (System.nanoTime() - s0) / 1e9, figures);
+                    if (listener != null) {
+                        listener.merged(results[i]);
+                    }
+                }
+            });
+            List<String> names = modules.stream().map(MergePlan.Module::name).toList();
+            LoraConfig config = LoraConfig.forMerged(outRank, names, baseModel(inputs.adapters()));
+            LoraAdapterWriter.write(output, config, Arrays.asList(merged), plan.inputs());
+        }
+        return new MergeResult(method.name(), plan, outRank, List.of(results), (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** The base model the inputs name (the first one that names one), or null. */
+    private static String baseModel(List<LoraAdapter> adapters) {
+        for (LoraAdapter a : adapters) {
+            String base = a.config().baseModelNameOrPath();
+            if (base != null && !base.isEmpty()) {
+                return base;
+            }
+        }
+        return null;
+    }
+
+    private static void requireFinite(String module, LowRankUpdate u) {
+        for (double v : u.a()) {
+            if (!Double.isFinite(v)) {
+                throw new BadInputException("module " + module + ": the merged lora_A holds " + v
+                        + " (inputs too large for this method?)");
+            }
+        }
+        for (double v : u.bt()) {
+            if (!Double.isFinite(v)) {
+                throw new BadInputException("module " + module + ": the merged lora_B holds " + v
+                        + " (inputs too large for this method?)");
+            }
+        }
+    }
+}

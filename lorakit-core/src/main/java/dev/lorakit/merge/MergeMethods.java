@@ -1,0 +1,28 @@
+package dev.lorakit.merge;
+
+import dev.lorakit.BadInputException;
+import java.util.List;
+
+/** The merge methods by the names the CLI spells, built from the user's options. */
+public final class MergeMethods {
+    /** Every method name, in the order the help text lists them. */
+    public static final List<String> NAMES = List.of("cat");
+
+    private MergeMethods() {
+    }
+
+    /** The method called {@code name}, configured by {@code options}; a BadInputException for an unknown name. */
+    public static MergeMethod create(String name, MergeOptions options) {
+        return switch (name) {
+            case "cat" -> {
+                if (options.rank() != null) {
+                    throw new BadInputException("--rank: cat is exact, its rank is the sum of the input ranks;"
+                            + " use --method svd to truncate the exact sum to rank " + options.rank());
+                }
+                yield new CatMerge();
+            }
+            default -> throw new BadInputException("--method: unknown method \"" + name + "\"; expected one of "
+                    + String.join(", ", NAMES));
+        };
+    }
+}

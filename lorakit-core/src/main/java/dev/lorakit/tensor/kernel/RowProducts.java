@@ -1,0 +1,110 @@
+package dev.lorakit.tensor.kernel;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Inner products between two sets of float64 rows (a Gram or cross-Gram matrix), the one dense
+ * kernel the low-rank merge algebra needs: {@code out[i][j] = <x_i, y_j>} for rows x_i, y_j of
+ * length {@code len}. Vectorised 2 x 2 register blocks; lanes are summed in a fixed order, so
+ * the result does not depend on the JIT tier.
+ */
+public final class RowProducts {
+    private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+
+    private RowProducts() {
+    }
+
+    /**
+     * {@code out[i * ny + j] = sum_k x[xOff + i*len + k] * y[yOff + j*len + k]} for i < nx, j < ny.
+     * {@code out} must hold nx * ny values.
+     */
+    public static void cross(double[] x, int xOff, int nx, double[] y, int yOff, int ny, int len, double[] out) {
+        if (out.length < nx * ny) {
+            throw new IllegalArgumentException("out holds " + out.length + " values, need " + nx * ny);
+        }
+        double[] lanes = new double[L];
+        int i = 0;
+        for (; i + 1 < nx; i += 2) {
+            int x0 = xOff + i * len;
+            int x1 = x0 + len;
+            int j = 0;
+            for (; j + 1 < ny; j += 2) {
+                int y0 = yOff + j * len;
+                int y1 = y0 + len;
+                DoubleVector s00 = DoubleVector.zero(S);
+                DoubleVector s01 = DoubleVector.zero(S);
+                DoubleVector s10 = DoubleVector.zero(S);
+                DoubleVector s11 = DoubleVector.zero(S);
+                int k = 0;
+                for (; k <= len - L; k += L) {
+                    DoubleVector a0 = DoubleVector.fromArray(S, x, x0 + k);
+                    DoubleVector a1 = DoubleVector.fromArray(S, x, x1 + k);
+                    DoubleVector b0 = DoubleVector.fromArray(S, y, y0 + k);
+                    DoubleVector b1 = DoubleVector.fromArray(S, y, y1 + k);
+                    s00 = a0.fma(b0, s00);
+                    s01 = a0.fma(b1, s01);
+                    s10 = a1.fma(b0, s10);
+                    s11 = a1.fma(b1, s11);
+                }
+                double t00 = sum(s00, lanes);
+                double t01 = sum(s01, lanes);
+                double t10 = sum(s10, lanes);
+                double t11 = sum(s11, lanes);
+                for (; k < len; k++) {
+                    t00 += x[x0 + k] * y[y0 + k];
+                    t01 += x[x0 + k] * y[y1 + k];
+                    t10 += x[x1 + k] * y[y0 + k];
+                    t11 += x[x1 + k] * y[y1 + k];
+                }
+                out[i * ny + j] = t00;
+                out[i * ny + j + 1] = t01;
+                out[(i + 1) * ny + j] = t10;
+                out[(i + 1) * ny + j + 1] = t11;
+            }
+            for (; j < ny; j++) {
+                out[i * ny + j] = dot(x, x0, y, yOff + j * len, len, lanes);
+                out[(i + 1) * ny + j] = dot(x, x1, y, yOff + j * len, len, lanes);
+            }
+        }
+        for (; i < nx; i++) {
+            for (int j = 0; j < ny; j++) {
+                out[i * ny + j] = dot(x, xOff + i * len, y, yOff + j * len, len, lanes);
+            }
+        }
+    }
+
+    /** {@code out[i * n + j] = <x_i, x_j>} for the n rows of x (symmetric; both halves filled). */
+    public static void gram(double[] x, int n, int len, double[] out) {
+        cross(x, 0, n, x, 0, n, len, out);
+    }
+
+    /** One inner product of two rows. */
+    public static double dot(double[] x, int xOff, double[] y, int yOff, int len) {
+        return dot(x, xOff, y, yOff, len, new double[L]);
+    }
+
+    private static double dot(double[] x, int xOff, double[] y, int yOff, int len, double[] lanes) {
+        DoubleVector s = DoubleVector.zero(S);
+        int k = 0;
+        for (; k <= len - L; k += L) {
+            s = DoubleVector.fromArray(S, x, xOff + k).fma(DoubleVector.fromArray(S, y, yOff + k), s);
+        }
+        double t = sum(s, lanes);
+        for (; k < len; k++) {
+            t += x[xOff + k] * y[yOff + k];
+        }
+        return t;
+    }
+
+    /** Lane sum in index order (not reduceLanes, whose order differs between JIT tiers). */
+    private static double sum(DoubleVector v, double[] lanes) {
+        v.intoArray(lanes, 0);
+        double t = 0;
+        for (double d : lanes) {
+            t += d;
+        }
+        return t;
+    }
+}
