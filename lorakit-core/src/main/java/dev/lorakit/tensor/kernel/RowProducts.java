@@ -80,6 +80,39 @@ public final class RowProducts {
         cross(x, 0, n, x, 0, n, len, out);
     }
 
+    /**
+     * Linear combinations of rows: {@code out[j*len + k] = sum_i coeff[j*n + i] * rows[rowsOff + i*len + k]}
+     * for j < m (coeff is [m, n], rows [n, len], out [m, len]; out is overwritten). This is the
+     * product {@code C X} with X stored as rows, e.g. centroids from cluster memberships or
+     * {@code U^T Q^T} when mapping a small core back to full length.
+     */
+    public static void combine(double[] coeff, int m, int n, double[] rows, int rowsOff, int len, double[] out) {
+        if (out.length < m * len || coeff.length < m * n) {
+            throw new IllegalArgumentException("coeff holds " + coeff.length + " and out " + out.length
+                    + " values; need " + m * n + " and " + m * len);
+        }
+        java.util.Arrays.fill(out, 0, m * len, 0.0);
+        for (int j = 0; j < m; j++) {
+            int o = j * len;
+            for (int i = 0; i < n; i++) {
+                double c = coeff[j * n + i];
+                if (c == 0) {
+                    continue;
+                }
+                int r = rowsOff + i * len;
+                DoubleVector cv = DoubleVector.broadcast(S, c);
+                int k = 0;
+                for (; k <= len - L; k += L) {
+                    DoubleVector acc = DoubleVector.fromArray(S, out, o + k);
+                    cv.fma(DoubleVector.fromArray(S, rows, r + k), acc).intoArray(out, o + k);
+                }
+                for (; k < len; k++) {
+                    out[o + k] += c * rows[r + k];
+                }
+            }
+        }
+    }
+
     /** One inner product of two rows. */
     public static double dot(double[] x, int xOff, double[] y, int yOff, int len) {
         return dot(x, xOff, y, yOff, len, new double[L]);
