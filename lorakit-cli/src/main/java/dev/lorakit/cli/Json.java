@@ -27,4 +27,13 @@ public final class Json {
         }
         out.flush();
     }
+
+    /** {@code node} as pretty-printed JSON text (for files such as reports). */
+    public static String pretty(Object node) {
+        try {
+            return MAPPER.writeValueAsString(node);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialise JSON", e);
+        }
+    }
 }
