@@ -47,6 +47,15 @@ public final class SynthCommand {
         return d;
     }
 
+    static ModelPreset preset(String name) {
+        for (ModelPreset candidate : ModelPreset.values()) {
+            if (candidate.cliName().equals(name.toLowerCase(Locale.ROOT))) {
+                return candidate;
+            }
+        }
+        throw new BadInputException("--preset: unknown preset \"" + name + "\" (expected tiny, bench20m, tinyllama or llama2-7b)");
+    }
+
     static void refuseExistingFile(Path out) {
         if (Files.exists(out) && !Files.isDirectory(out)) {
             throw new BadInputException(out + ": exists and is not a directory");
@@ -80,15 +89,7 @@ public final class SynthCommand {
 
         @Override
         public Integer call() throws IOException {
-            ModelPreset p = null;
-            for (ModelPreset candidate : ModelPreset.values()) {
-                if (candidate.cliName().equals(preset.toLowerCase(Locale.ROOT))) {
-                    p = candidate;
-                }
-            }
-            if (p == null) {
-                throw new BadInputException("--preset: unknown preset \"" + preset + "\" (expected tiny, bench20m, tinyllama or llama2-7b)");
-            }
+            ModelPreset p = preset(preset);
             DType dt = parseDtype(dtype);
             refuseExistingFile(output);
             ModelConfig config = p.config(dt);
@@ -105,8 +106,11 @@ public final class SynthCommand {
             description = "Write a random PEFT LoRA adapter for a model directory's shapes (reads only its config.json).",
             footer = {"", "Example:", "  lorakit synth adapter --model examples/tiny/model --rank 8 --targets q_proj,v_proj -o /tmp/a"})
     static final class Adapter implements Callable<Integer> {
-        @Option(names = "--model", required = true, description = "Base model directory (its config.json gives the shapes).")
+        @Option(names = "--model", description = "Base model directory (its config.json gives the shapes).")
         Path model;
+
+        @Option(names = "--preset", description = "Instead of --model: a preset's shapes (tiny, bench20m, tinyllama, llama2-7b).")
+        String preset;
 
         @Option(names = "--rank", defaultValue = "8", description = "LoRA rank r (default: ${DEFAULT-VALUE}).")
         int rank;
@@ -144,11 +148,19 @@ public final class SynthCommand {
             if (rank < 1) {
                 throw new BadInputException("--rank: must be at least 1, got " + rank);
             }
-            Path configFile = model.resolve(ModelConfig.FILE_NAME);
-            if (!Files.isRegularFile(configFile)) {
-                throw new BadInputException(model + ": no config.json (expected a Hugging Face model directory)");
+            if ((model == null) == (preset == null)) {
+                throw new BadInputException("give exactly one of --model DIR and --preset NAME");
             }
-            ModelConfig base = ModelConfig.read(configFile);
+            ModelConfig base;
+            if (preset != null) {
+                base = preset(preset).config(DType.F32);
+            } else {
+                Path configFile = model.resolve(ModelConfig.FILE_NAME);
+                if (!Files.isRegularFile(configFile)) {
+                    throw new BadInputException(model + ": no config.json (expected a Hugging Face model directory)");
+                }
+                base = ModelConfig.read(configFile);
+            }
             Set<Projection> projections = EnumSet.noneOf(Projection.class);
             List<String> names = new ArrayList<>();
             for (String t : targets) {
@@ -166,10 +178,12 @@ public final class SynthCommand {
                 names.add(match.moduleName());
             }
             refuseExistingFile(output);
-            LoraAdapterWriter.requireNotAnInput(output, List.of(model));
+            if (model != null) {
+                LoraAdapterWriter.requireNotAnInput(output, List.of(model));
+            }
             LoraConfig lora = LoraConfig.builder().r(rank).loraAlpha(alpha == null ? 2.0 * rank : alpha).useRslora(rslora)
                     .targetModules(TargetModules.names(names.toArray(String[]::new)))
-                    .baseModelNameOrPath(model.toString()).build();
+                    .baseModelNameOrPath(model != null ? model.toString() : preset).build();
             long t0 = System.nanoTime();
             SyntheticAdapter.write(output, base, lora, projections, parseDtype(dtype), seed, stdB);
             report(spec.commandLine().getOut(), global, "adapter", output, t0);

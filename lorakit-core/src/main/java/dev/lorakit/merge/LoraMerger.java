@@ -4,16 +4,21 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lorakit.BadInputException;
 import dev.lorakit.io.peft.LoraAdapter;
+import dev.lorakit.io.AtomicFiles;
 import dev.lorakit.io.peft.LoraAdapterWriter;
 import dev.lorakit.io.peft.LoraConfig;
-import dev.lorakit.io.peft.LoraModule;
+import dev.lorakit.io.peft.PeftKeys;
+import dev.lorakit.io.safetensors.SafetensorsStreamWriter;
 import dev.lorakit.tensor.DType;
 import dev.lorakit.tensor.Parallel;
+import dev.lorakit.tensor.Shape;
 import java.io.IOException;
-import java.lang.foreign.Arena;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -55,38 +60,56 @@ public final class LoraMerger {
         }
         long t0 = System.nanoTime();
         ModuleResult[] results = new ModuleResult[modules.size()];
-        LoraModule[] merged = new LoraModule[modules.size()];
         int outRank = rank;
-        try (Arena arena = Arena.ofShared()) {
-            Parallel.forRange(modules.size(), 1, (from, to) -> {
-                for (int i = from; i < to; i++) {
-                    MergePlan.Module m = modules.get(i);
-                    long s0 = System.nanoTime();
-                    ModuleFactors factors = inputs.load(m);
-                    ObjectNode figures = JsonNodeFactory.instance.objectNode();
-                    LowRankUpdate update = method.merge(factors, figures);
-                    if (update.rank() > outRank || update.dIn() != m.dIn() || update.dOut() != m.dOut()) {
-                        throw new IllegalStateException(method.name() + " returned a rank-" + update.rank() + " ["
-                                + update.dOut() + ", " + update.dIn() + "] update for " + m.name() + ", expected rank <= "
-                                + outRank + " [" + m.dOut() + ", " + m.dIn() + "]");
-                    }
-                    requireFinite(m.name(), update);
-                    double error = ReconstructionError.relative(factors, update);
-                    LowRankUpdate padded = update.padTo(outRank);
-                    merged[i] = new LoraModule(m.name(), padded.loraA(dtype, arena), padded.loraB(dtype, arena),
-                            outRank, 1.0, false);
-                    results[i] = new ModuleResult(m.name(), m.inputs(), update.rank(), error,
-                            (System.nanoTime() - s0) / 1e9, figures);
-                    if (listener != null) {
-                        listener.merged(results[i]);
-                    }
-                }
-            });
-            List<String> names = modules.stream().map(MergePlan.Module::name).toList();
-            LoraConfig config = LoraConfig.forMerged(outRank, names, baseModel(inputs.adapters()));
-            LoraAdapterWriter.write(output, config, Arrays.asList(merged), plan.inputs());
+        List<String> names = modules.stream().map(MergePlan.Module::name).toList();
+        LoraConfig config = LoraConfig.forMerged(outRank, names, baseModel(inputs.adapters()));
+        List<SafetensorsStreamWriter.Entry> entries = new ArrayList<>();
+        for (MergePlan.Module m : modules) {
+            entries.add(new SafetensorsStreamWriter.Entry(PeftKeys.loraA(m.name()), dtype, Shape.of(outRank, m.dIn())));
+            entries.add(new SafetensorsStreamWriter.Entry(PeftKeys.loraB(m.name()), dtype, Shape.of(m.dOut(), outRank)));
         }
+        // Each module's factors go straight to their place in the file: the merged adapter is
+        // never held in memory whole. The directory appears only when complete (atomic rename).
+        AtomicFiles.writeDirectory(output, tmp -> {
+            AtomicFiles.writeString(tmp.resolve(PeftKeys.CONFIG_FILE), config.toJson());
+            try (SafetensorsStreamWriter weights = SafetensorsStreamWriter.create(tmp.resolve(PeftKeys.WEIGHTS_FILE),
+                    entries, Map.of(PeftKeys.FORMAT_KEY, PeftKeys.FORMAT_PT))) {
+                Parallel.forRange(modules.size(), 1, (from, to) -> {
+                    for (int i = from; i < to; i++) {
+                        results[i] = mergeModule(inputs, method, modules.get(i), outRank, dtype, weights);
+                        if (listener != null) {
+                            listener.merged(results[i]);
+                        }
+                    }
+                });
+                weights.finish();
+            }
+        });
         return new MergeResult(method.name(), plan, outRank, List.of(results), (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Reads, merges, checks and writes one module; returns its result. */
+    private static ModuleResult mergeModule(MergeInputs inputs, MergeMethod method, MergePlan.Module m, int outRank,
+                                            DType dtype, SafetensorsStreamWriter weights) {
+        long s0 = System.nanoTime();
+        ModuleFactors factors = inputs.load(m);
+        ObjectNode figures = JsonNodeFactory.instance.objectNode();
+        LowRankUpdate update = method.merge(factors, figures);
+        if (update.rank() > outRank || update.dIn() != m.dIn() || update.dOut() != m.dOut()) {
+            throw new IllegalStateException(method.name() + " returned a rank-" + update.rank() + " [" + update.dOut()
+                    + ", " + update.dIn() + "] update for " + m.name() + ", expected rank <= " + outRank + " ["
+                    + m.dOut() + ", " + m.dIn() + "]");
+        }
+        requireFinite(m.name(), update);
+        double error = ReconstructionError.relative(factors, update);
+        LowRankUpdate padded = update.padTo(outRank);
+        try {
+            weights.write(PeftKeys.loraA(m.name()), ByteBuffer.wrap(padded.loraABytes(dtype)));
+            weights.write(PeftKeys.loraB(m.name()), ByteBuffer.wrap(padded.loraBBytes(dtype)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new ModuleResult(m.name(), m.inputs(), update.rank(), error, (System.nanoTime() - s0) / 1e9, figures);
     }
 
     /** The base model the inputs name (the first one that names one), or null. */

@@ -4,7 +4,6 @@ import dev.lorakit.tensor.DType;
 import dev.lorakit.tensor.Shape;
 import dev.lorakit.tensor.Tensor;
 import dev.lorakit.tensor.kernel.Convert;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -64,42 +63,44 @@ public record LowRankUpdate(int rank, int dIn, int dOut, double[] a, double[] bt
         return w;
     }
 
-    /** PEFT's lora_A [k, dIn] in {@code dtype}, off-heap in {@code arena}. */
-    public Tensor loraA(DType dtype, Arena arena) {
-        return toTensor(a, rank, dIn, false, dtype, arena);
+    /** PEFT's lora_A [k, dIn] in {@code dtype}: little-endian bytes, row-major. */
+    public byte[] loraABytes(DType dtype) {
+        return encode(a, rank, dIn, false, dtype);
     }
 
-    /** PEFT's lora_B [dOut, k] in {@code dtype}, off-heap in {@code arena}. */
-    public Tensor loraB(DType dtype, Arena arena) {
-        return toTensor(bt, dOut, rank, true, dtype, arena);
+    /** PEFT's lora_B [dOut, k] in {@code dtype}: little-endian bytes, row-major. */
+    public byte[] loraBBytes(DType dtype) {
+        return encode(bt, dOut, rank, true, dtype);
     }
 
-    /** Rows x cols tensor from {@code src}; with {@code transposed} src holds it as [cols, rows]. */
-    private static Tensor toTensor(double[] src, int rows, int cols, boolean transposed, DType dtype, Arena arena) {
+    /** PEFT's lora_A [k, dIn] as a heap tensor in {@code dtype}. */
+    public Tensor loraA(DType dtype) {
+        return Tensor.wrap(dtype, Shape.of(rank, dIn), MemorySegment.ofArray(loraABytes(dtype)));
+    }
+
+    /** PEFT's lora_B [dOut, k] as a heap tensor in {@code dtype}. */
+    public Tensor loraB(DType dtype) {
+        return Tensor.wrap(dtype, Shape.of(dOut, rank), MemorySegment.ofArray(loraBBytes(dtype)));
+    }
+
+    /** Rows x cols values from {@code src} (which holds them as [cols, rows] when transposed) in {@code dtype}. */
+    private static byte[] encode(double[] src, int rows, int cols, boolean transposed, DType dtype) {
         if (!dtype.isCompute()) {
             throw new IllegalArgumentException("merged factors are F32, F16 or BF16, not " + dtype);
         }
-        MemorySegment seg = arena.allocate((long) rows * cols * dtype.byteSize(), 64);
-        float[] row = new float[cols];
+        byte[] out = new byte[Math.multiplyExact(rows * cols, dtype.byteSize())];
+        MemorySegment seg = MemorySegment.ofArray(out);
+        long idx = 0;
         for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                row[c] = (float) (transposed ? src[c * rows + r] : src[r * cols + c]);
-            }
-            long base = (long) r * cols;
-            switch (dtype) {
-                case F32 -> MemorySegment.copy(row, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED, base * 4, cols);
-                case F16 -> {
-                    for (int c = 0; c < cols; c++) {
-                        seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, base + c, Float.floatToFloat16(row[c]));
-                    }
-                }
-                default -> {
-                    for (int c = 0; c < cols; c++) {
-                        seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, base + c, Convert.f32ToBf16(row[c]));
-                    }
+            for (int c = 0; c < cols; c++, idx++) {
+                float v = (float) (transposed ? src[c * rows + r] : src[r * cols + c]);
+                switch (dtype) {
+                    case F32 -> seg.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, idx, v);
+                    case F16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, idx, Float.floatToFloat16(v));
+                    default -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, idx, Convert.f32ToBf16(v));
                 }
             }
         }
-        return Tensor.wrap(dtype, Shape.of(rows, cols), seg);
+        return out;
     }
 }

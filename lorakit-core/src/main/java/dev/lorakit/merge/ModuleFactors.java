@@ -1,5 +1,6 @@
 package dev.lorakit.merge;
 
+import dev.lorakit.tensor.kernel.RowProducts;
 import java.util.List;
 
 /**
@@ -7,13 +8,19 @@ import java.util.List;
  * the LoRAs of the input adapters that have it, in command-line order. The update every method
  * approximates is the exact weighted sum {@code sum_t coefficient_t * B_t A_t} [dOut, dIn].
  *
- * @param name module name relative to the base model
- * @param dIn input features
- * @param dOut output features
- * @param terms the inputs that have this module (at least one)
+ * <p>Not thread-safe: the exact sum and its Gram matrices are computed on first use and cached;
+ * one module is merged by one thread.
  */
-public record ModuleFactors(String name, int dIn, int dOut, List<ScaledFactors> terms) {
-    public ModuleFactors {
+public final class ModuleFactors {
+    private final String name;
+    private final int dIn;
+    private final int dOut;
+    private final List<ScaledFactors> terms;
+    private LowRankUpdate exact;
+    private double[] gramA;
+    private double[] gramB;
+
+    public ModuleFactors(String name, int dIn, int dOut, List<ScaledFactors> terms) {
         terms = List.copyOf(terms);
         if (terms.isEmpty()) {
             throw new IllegalArgumentException(name + ": a module to merge needs at least one input");
@@ -24,6 +31,30 @@ public record ModuleFactors(String name, int dIn, int dOut, List<ScaledFactors> 
                         + "], expected [" + dOut + ", " + dIn + "]");
             }
         }
+        this.name = name;
+        this.dIn = dIn;
+        this.dOut = dOut;
+        this.terms = terms;
+    }
+
+    /** Module name relative to the base model. */
+    public String name() {
+        return name;
+    }
+
+    /** Input features. */
+    public int dIn() {
+        return dIn;
+    }
+
+    /** Output features. */
+    public int dOut() {
+        return dOut;
+    }
+
+    /** The inputs that have this module, in command-line order. */
+    public List<ScaledFactors> terms() {
+        return terms;
     }
 
     /** N: the total rank of the inputs (the number of MSUs in the pool). */
@@ -44,8 +75,38 @@ public record ModuleFactors(String name, int dIn, int dOut, List<ScaledFactors> 
         return m;
     }
 
-    /** The exact update as one low-rank product (concatenation of the scaled factors): rank N. */
+    /**
+     * The exact update as one low-rank product (concatenation of the scaled factors): rank N.
+     * Computed once and shared: callers must not modify its arrays.
+     */
     public LowRankUpdate exactSum() {
+        if (exact == null) {
+            exact = concatenate();
+        }
+        return exact;
+    }
+
+    /** N x N inner products of the exact sum's a rows, {@code A A^T} (computed once; do not modify). */
+    public double[] gramA() {
+        if (gramA == null) {
+            LowRankUpdate e = exactSum();
+            gramA = new double[e.rank() * e.rank()];
+            RowProducts.gram(e.a(), e.rank(), dIn, gramA);
+        }
+        return gramA;
+    }
+
+    /** N x N inner products of the exact sum's b rows (coefficients folded in), {@code B^T B} (computed once; do not modify). */
+    public double[] gramB() {
+        if (gramB == null) {
+            LowRankUpdate e = exactSum();
+            gramB = new double[e.rank() * e.rank()];
+            RowProducts.gram(e.bt(), e.rank(), dOut, gramB);
+        }
+        return gramB;
+    }
+
+    private LowRankUpdate concatenate() {
         int n = totalRank();
         double[] a = new double[n * dIn];
         double[] bt = new double[n * dOut];

@@ -17,11 +17,23 @@ public final class ReconstructionError {
     private ReconstructionError() {
     }
 
-    /** The relative error of {@code merged} against the module's exact sum; +infinity if the sum is 0 but merged is not. */
+    /**
+     * The relative error of {@code merged} against the module's exact sum; +infinity if the sum
+     * is 0 but merged is not. Exactly 0 when {@code merged} is the module's own
+     * {@link ModuleFactors#exactSum()} instance. Uses the module's cached Gram matrices.
+     */
     public static double relative(ModuleFactors module, LowRankUpdate merged) {
         LowRankUpdate exact = module.exactSum();
-        double ss = productInner(exact, exact);
-        double mm = productInner(merged, merged);
+        if (merged == exact) {
+            return 0;
+        }
+        double[] ga = module.gramA();
+        double[] gb = module.gramB();
+        double ss = 0;
+        for (int i = 0; i < ga.length; i++) {
+            ss += ga[i] * gb[i];
+        }
+        double mm = selfInner(merged);
         double ms = productInner(merged, exact);
         double diff = Math.max(0, mm - 2 * ms + ss);
         if (ss <= 0) {
@@ -30,9 +42,26 @@ public final class ReconstructionError {
         return Math.sqrt(diff / ss);
     }
 
+    /** ||B A||_F^2 from the symmetric Grams of the rows. */
+    private static double selfInner(LowRankUpdate u) {
+        int k = u.rank();
+        if (k == 0) {
+            return 0;
+        }
+        double[] aa = new double[k * k];
+        double[] bb = new double[k * k];
+        RowProducts.gram(u.a(), k, u.dIn(), aa);
+        RowProducts.gram(u.bt(), k, u.dOut(), bb);
+        double s = 0;
+        for (int i = 0; i < k * k; i++) {
+            s += aa[i] * bb[i];
+        }
+        return s;
+    }
+
     /** The Frobenius norm of {@code B A} without forming it. */
     public static double frobeniusNorm(LowRankUpdate u) {
-        return Math.sqrt(Math.max(0, productInner(u, u)));
+        return Math.sqrt(Math.max(0, selfInner(u)));
     }
 
     /** The Frobenius inner product {@code <B_x A_x, B_y A_y>} = sum_ij (bx_i . by_j)(ax_i . ay_j). */

@@ -89,6 +89,22 @@ public final class SafetensorsWriter {
 
     /** The space-padded UTF-8 JSON header for tensors stored in the given order. */
     static byte[] header(List<Map.Entry<String, Tensor>> layout, Map<String, String> metadata) {
+        List<SafetensorsStreamWriter.Entry> entries = new ArrayList<>(layout.size());
+        for (Map.Entry<String, Tensor> e : layout) {
+            entries.add(new SafetensorsStreamWriter.Entry(e.getKey(), e.getValue().dtype(), e.getValue().shape()));
+        }
+        return headerFor(entries, metadata);
+    }
+
+    /** The order declared tensors are stored in: descending element size, stable within one size. */
+    static List<SafetensorsStreamWriter.Entry> layoutEntries(List<SafetensorsStreamWriter.Entry> entries) {
+        List<SafetensorsStreamWriter.Entry> sorted = new ArrayList<>(entries);
+        sorted.sort(Comparator.comparingInt((SafetensorsStreamWriter.Entry e) -> e.dtype().byteSize()).reversed());
+        return sorted;
+    }
+
+    /** The space-padded UTF-8 JSON header for tensors (name, dtype, shape) stored in the given order. */
+    static byte[] headerFor(List<SafetensorsStreamWriter.Entry> layout, Map<String, String> metadata) {
         ObjectNode root = SafetensorsHeader.JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode meta = root.putObject(SafetensorsHeader.METADATA_KEY);
@@ -96,17 +112,16 @@ public final class SafetensorsWriter {
                     Objects.requireNonNull(v, () -> "metadata value of " + k)));
         }
         long offset = 0;
-        for (Map.Entry<String, Tensor> e : layout) {
-            Tensor t = e.getValue();
-            ObjectNode node = root.putObject(e.getKey());
-            node.put("dtype", t.dtype().safetensorsName());
+        for (SafetensorsStreamWriter.Entry e : layout) {
+            ObjectNode node = root.putObject(e.name());
+            node.put("dtype", e.dtype().safetensorsName());
             ArrayNode shape = node.putArray("shape");
-            for (long d : t.shape().toLongs()) {
+            for (long d : e.shape().toLongs()) {
                 shape.add(d);
             }
             ArrayNode offs = node.putArray("data_offsets");
             offs.add(offset);
-            offset += t.byteSize();
+            offset += e.byteSize();
             offs.add(offset);
         }
         byte[] json;

@@ -25,43 +25,18 @@ public final class RowProducts {
             throw new IllegalArgumentException("out holds " + out.length + " values, need " + nx * ny);
         }
         double[] lanes = new double[L];
+        double[] t = new double[4];
         int i = 0;
         for (; i + 1 < nx; i += 2) {
             int x0 = xOff + i * len;
             int x1 = x0 + len;
             int j = 0;
             for (; j + 1 < ny; j += 2) {
-                int y0 = yOff + j * len;
-                int y1 = y0 + len;
-                DoubleVector s00 = DoubleVector.zero(S);
-                DoubleVector s01 = DoubleVector.zero(S);
-                DoubleVector s10 = DoubleVector.zero(S);
-                DoubleVector s11 = DoubleVector.zero(S);
-                int k = 0;
-                for (; k <= len - L; k += L) {
-                    DoubleVector a0 = DoubleVector.fromArray(S, x, x0 + k);
-                    DoubleVector a1 = DoubleVector.fromArray(S, x, x1 + k);
-                    DoubleVector b0 = DoubleVector.fromArray(S, y, y0 + k);
-                    DoubleVector b1 = DoubleVector.fromArray(S, y, y1 + k);
-                    s00 = a0.fma(b0, s00);
-                    s01 = a0.fma(b1, s01);
-                    s10 = a1.fma(b0, s10);
-                    s11 = a1.fma(b1, s11);
-                }
-                double t00 = sum(s00, lanes);
-                double t01 = sum(s01, lanes);
-                double t10 = sum(s10, lanes);
-                double t11 = sum(s11, lanes);
-                for (; k < len; k++) {
-                    t00 += x[x0 + k] * y[y0 + k];
-                    t01 += x[x0 + k] * y[y1 + k];
-                    t10 += x[x1 + k] * y[y0 + k];
-                    t11 += x[x1 + k] * y[y1 + k];
-                }
-                out[i * ny + j] = t00;
-                out[i * ny + j + 1] = t01;
-                out[(i + 1) * ny + j] = t10;
-                out[(i + 1) * ny + j + 1] = t11;
+                block(x, x0, x1, y, yOff + j * len, yOff + (j + 1) * len, len, lanes, t);
+                out[i * ny + j] = t[0];
+                out[i * ny + j + 1] = t[1];
+                out[(i + 1) * ny + j] = t[2];
+                out[(i + 1) * ny + j + 1] = t[3];
             }
             for (; j < ny; j++) {
                 out[i * ny + j] = dot(x, x0, y, yOff + j * len, len, lanes);
@@ -75,9 +50,70 @@ public final class RowProducts {
         }
     }
 
-    /** {@code out[i * n + j] = <x_i, x_j>} for the n rows of x (symmetric; both halves filled). */
+    /**
+     * {@code out[i * n + j] = <x_i, x_j>} for the n rows of x: the upper triangle in 2 x 2 blocks,
+     * mirrored, so the result is exactly symmetric at half the cost of {@link #cross}.
+     */
     public static void gram(double[] x, int n, int len, double[] out) {
-        cross(x, 0, n, x, 0, n, len, out);
+        if (out.length < n * n) {
+            throw new IllegalArgumentException("out holds " + out.length + " values, need " + n * n);
+        }
+        double[] lanes = new double[L];
+        double[] t = new double[4];
+        int even = n & ~1;
+        for (int i = 0; i < even; i += 2) {
+            for (int j = i; j < even; j += 2) {
+                block(x, i * len, (i + 1) * len, x, j * len, (j + 1) * len, len, lanes, t);
+                out[i * n + j] = t[0];
+                out[i * n + j + 1] = t[1];
+                out[(i + 1) * n + j] = t[2];
+                out[(i + 1) * n + j + 1] = t[3];
+            }
+        }
+        if (even < n) {
+            for (int i = 0; i < n; i++) {
+                out[i * n + even] = dot(x, i * len, x, even * len, len, lanes);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < i; j++) {
+                out[i * n + j] = out[j * n + i];
+            }
+        }
+    }
+
+    /** The four inner products of rows (x0, x1) with rows (y0, y1): t = {x0.y0, x0.y1, x1.y0, x1.y1}. */
+    private static void block(double[] x, int x0, int x1, double[] y, int y0, int y1, int len, double[] lanes,
+                              double[] t) {
+        DoubleVector s00 = DoubleVector.zero(S);
+        DoubleVector s01 = DoubleVector.zero(S);
+        DoubleVector s10 = DoubleVector.zero(S);
+        DoubleVector s11 = DoubleVector.zero(S);
+        int k = 0;
+        for (; k <= len - L; k += L) {
+            DoubleVector a0 = DoubleVector.fromArray(S, x, x0 + k);
+            DoubleVector a1 = DoubleVector.fromArray(S, x, x1 + k);
+            DoubleVector b0 = DoubleVector.fromArray(S, y, y0 + k);
+            DoubleVector b1 = DoubleVector.fromArray(S, y, y1 + k);
+            s00 = a0.fma(b0, s00);
+            s01 = a0.fma(b1, s01);
+            s10 = a1.fma(b0, s10);
+            s11 = a1.fma(b1, s11);
+        }
+        double t00 = sum(s00, lanes);
+        double t01 = sum(s01, lanes);
+        double t10 = sum(s10, lanes);
+        double t11 = sum(s11, lanes);
+        for (; k < len; k++) {
+            t00 += x[x0 + k] * y[y0 + k];
+            t01 += x[x0 + k] * y[y1 + k];
+            t10 += x[x1 + k] * y[y0 + k];
+            t11 += x[x1 + k] * y[y1 + k];
+        }
+        t[0] = t00;
+        t[1] = t01;
+        t[2] = t10;
+        t[3] = t11;
     }
 
     /**
