@@ -82,6 +82,12 @@ class AttentionTest {
         check(rnd, 3, 24, seed == 1 ? 4 : 6, 2, 16, 60); // B*KV = 6 tasks; gradients at 60 sampled entries
     }
 
+    @org.junit.jupiter.api.Test
+    void severalCausalBlocksWithAPartialLastOne() {
+        Random rnd = new Random(77);
+        check(rnd, 2, 2 * Attention.BLOCK + 22, 2, 1, 8, 40); // blocks of 64, 64 and 22 query rows
+    }
+
     private static void check(Random rnd, int B, int T, int H, int KV, int D, int samples) {
         int N = B * T;
         float[] q = randn(rnd, N * H * D);

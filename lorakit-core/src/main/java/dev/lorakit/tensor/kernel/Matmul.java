@@ -31,7 +31,7 @@ public final class Matmul {
     /** A panels per M block (an MC x KC block of packed A stays in L2). */
     static final int MC_PANELS = 64;
 
-    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[4][]);
+    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[5][]);
     /** Packed-A buffers larger than this (floats) are dropped after the call instead of kept per thread. */
     static final int RETAINED_PACK_FLOATS = 16 << 20;
 
@@ -69,18 +69,15 @@ public final class Matmul {
         if (packedALen > Integer.MAX_VALUE - 16) {
             throw new IllegalArgumentException("matmul operand A " + a.shape() + " is too large to pack");
         }
-        float[] ap = scratch(3, (int) packedALen); // owned by the calling thread, shared with the workers below
-        Parallel.forRange(mPanels, Math.max(1, 4096 / Math.max(1, d.k)), (p0, p1) -> {
-            float[] row = scratch(1, KC);
-            for (int kb = 0; kb < kBlocks; kb++) {
-                int k0 = kb * KC;
-                int kc = Math.min(KC, d.k - k0);
-                int base = mPanels * MR * k0; // start of this K slice
-                for (int p = p0; p < p1; p++) {
-                    packA(a, transA, d, p * MR, k0, kc, ap, base + p * MR * kc, row);
-                }
-            }
-        });
+        // A heap F32 A that is not transposed (activations) is read in place by the micro-kernel:
+        // its rows are contiguous along K, and an MR-row panel of a KC slice stays in L1 anyway.
+        // Only a last partial panel (fewer than MR rows) is packed, on the fly.
+        float[] aArr = !transA ? a.floatArray() : null;
+        int aArrOff = aArr != null ? a.arrayOffset() : 0;
+        float[] ap = aArr != null ? null : scratch(3, (int) packedALen); // owned by the calling thread, shared with the workers
+        if (ap != null) {
+            packAll(a, transA, d, mPanels, kBlocks, ap);
+        }
         // 2. Work items: NC-wide column blocks, split along M too when there are too few of them.
         int threads = Parallel.threads();
         int nc = Math.min(NC_MAX, roundUp(Math.max(NR, (d.n + threads - 1) / threads), NR));
@@ -91,6 +88,7 @@ public final class Matmul {
             float[] bp = scratch(0, KC * roundUp(nc, NR));
             float[] row = scratch(1, Math.max(KC, nc));
             float[] tile = scratch(2, MR * NR);
+            float[] edge = aArr != null ? scratch(4, MR * KC) : null; // a packed partial A panel
             for (int w = w0; w < w1; w++) {
                 int jb = w / mSplits;
                 int ms = w % mSplits;
@@ -114,18 +112,33 @@ public final class Matmul {
                             for (int p = pBlock; p < pBlockEnd; p++) {
                                 int i0 = p * MR;
                                 int mr = Math.min(MR, d.m - i0);
-                                int aOff = aBase + p * MR * kc;
                                 int cPos = cOff + i0 * d.n + j0 + jr;
-                                if (mr == MR && nr == NR) {
-                                    kernel(ap, aOff, bp, bOff, kc, cArr, cPos, d.n, add);
+                                float[] aSrc = ap;
+                                int aOff = aBase + p * MR * kc;
+                                if (aArr != null && mr == MR) {
+                                    int rowStart = aArrOff + i0 * d.lda + k0;
+                                    if (nr == NR) {
+                                        kernelRows(aArr, rowStart, d.lda, bp, bOff, kc, cArr, cPos, d.n, add);
+                                        continue;
+                                    }
+                                    kernelRows(aArr, rowStart, d.lda, bp, bOff, kc, tile, 0, NR, false);
                                 } else {
-                                    kernel(ap, aOff, bp, bOff, kc, tile, 0, NR, false);
-                                    for (int i = 0; i < mr; i++) {
-                                        for (int j = 0; j < nr; j++) {
-                                            float v = tile[i * NR + j];
-                                            int idx = cPos + i * d.n + j;
-                                            cArr[idx] = add ? cArr[idx] + v : v;
-                                        }
+                                    if (aArr != null) {
+                                        packA(a, false, d, i0, k0, kc, edge, 0, null);
+                                        aSrc = edge;
+                                        aOff = 0;
+                                    }
+                                    if (mr == MR && nr == NR) {
+                                        kernel(aSrc, aOff, bp, bOff, kc, cArr, cPos, d.n, add);
+                                        continue;
+                                    }
+                                    kernel(aSrc, aOff, bp, bOff, kc, tile, 0, NR, false);
+                                }
+                                for (int i = 0; i < mr; i++) { // a partial tile: copy out what exists
+                                    for (int j = 0; j < nr; j++) {
+                                        float v = tile[i * NR + j];
+                                        int idx = cPos + i * d.n + j;
+                                        cArr[idx] = add ? cArr[idx] + v : v;
                                     }
                                 }
                             }
@@ -134,9 +147,24 @@ public final class Matmul {
                 }
             }
         });
-        if (ap.length > RETAINED_PACK_FLOATS) {
+        if (ap != null && ap.length > RETAINED_PACK_FLOATS) {
             BUFFERS.get()[3] = null; // a one-off large prefill should not pin its packed copy for the thread's life
         }
+    }
+
+    /** Packs all of op(A): for each K slice, mPanels panels of [kc][MR] (in parallel over panels). */
+    private static void packAll(Tensor a, boolean transA, Dims d, int mPanels, int kBlocks, float[] ap) {
+        Parallel.forRange(mPanels, Math.max(1, 4096 / Math.max(1, d.k)), (p0, p1) -> {
+            float[] row = scratch(1, KC);
+            for (int kb = 0; kb < kBlocks; kb++) {
+                int k0 = kb * KC;
+                int kc = Math.min(KC, d.k - k0);
+                int base = mPanels * MR * k0; // start of this K slice
+                for (int p = p0; p < p1; p++) {
+                    packA(a, transA, d, p * MR, k0, kc, ap, base + p * MR * kc, row);
+                }
+            }
+        });
     }
 
     /** Shapes of one product, validated. */
@@ -349,6 +377,88 @@ public final class Matmul {
             c60 = x.fma(b0, c60);
             c61 = x.fma(b1, c61);
             x = FloatVector.broadcast(F, a[ai + 7]);
+            c70 = x.fma(b0, c70);
+            c71 = x.fma(b1, c71);
+        }
+        if (add) {
+            c00 = c00.add(FloatVector.fromArray(F, c, cOff));
+            c01 = c01.add(FloatVector.fromArray(F, c, cOff + VL));
+            c10 = c10.add(FloatVector.fromArray(F, c, cOff + ldc));
+            c11 = c11.add(FloatVector.fromArray(F, c, cOff + ldc + VL));
+            c20 = c20.add(FloatVector.fromArray(F, c, cOff + 2 * ldc));
+            c21 = c21.add(FloatVector.fromArray(F, c, cOff + 2 * ldc + VL));
+            c30 = c30.add(FloatVector.fromArray(F, c, cOff + 3 * ldc));
+            c31 = c31.add(FloatVector.fromArray(F, c, cOff + 3 * ldc + VL));
+            c40 = c40.add(FloatVector.fromArray(F, c, cOff + 4 * ldc));
+            c41 = c41.add(FloatVector.fromArray(F, c, cOff + 4 * ldc + VL));
+            c50 = c50.add(FloatVector.fromArray(F, c, cOff + 5 * ldc));
+            c51 = c51.add(FloatVector.fromArray(F, c, cOff + 5 * ldc + VL));
+            c60 = c60.add(FloatVector.fromArray(F, c, cOff + 6 * ldc));
+            c61 = c61.add(FloatVector.fromArray(F, c, cOff + 6 * ldc + VL));
+            c70 = c70.add(FloatVector.fromArray(F, c, cOff + 7 * ldc));
+            c71 = c71.add(FloatVector.fromArray(F, c, cOff + 7 * ldc + VL));
+        }
+        c00.intoArray(c, cOff);
+        c01.intoArray(c, cOff + VL);
+        c10.intoArray(c, cOff + ldc);
+        c11.intoArray(c, cOff + ldc + VL);
+        c20.intoArray(c, cOff + 2 * ldc);
+        c21.intoArray(c, cOff + 2 * ldc + VL);
+        c30.intoArray(c, cOff + 3 * ldc);
+        c31.intoArray(c, cOff + 3 * ldc + VL);
+        c40.intoArray(c, cOff + 4 * ldc);
+        c41.intoArray(c, cOff + 4 * ldc + VL);
+        c50.intoArray(c, cOff + 5 * ldc);
+        c51.intoArray(c, cOff + 5 * ldc + VL);
+        c60.intoArray(c, cOff + 6 * ldc);
+        c61.intoArray(c, cOff + 6 * ldc + VL);
+        c70.intoArray(c, cOff + 7 * ldc);
+        c71.intoArray(c, cOff + 7 * ldc + VL);
+    }
+
+    /**
+     * {@link #kernel} with A read in place from MR rows of a row-major array (row r of the panel
+     * starts at {@code aOff + r * lda}) instead of a packed [kc][MR] panel.
+     */
+    static void kernelRows(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc,
+                           boolean add) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
+        FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
+        // Indices are computed from k (not bumped separately) so C2 can drop the range checks.
+        for (int k = 0; k < kc; k++) {
+            int ai = aOff + k;
+            int bi = bOff + k * NR;
+            FloatVector b0 = FloatVector.fromArray(F, b, bi);
+            FloatVector b1 = FloatVector.fromArray(F, b, bi + VL);
+            FloatVector x;
+            x = FloatVector.broadcast(F, a[ai]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(F, a[ai + lda]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(F, a[ai + 2 * lda]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(F, a[ai + 3 * lda]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(F, a[ai + 4 * lda]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(F, a[ai + 5 * lda]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(F, a[ai + 6 * lda]);
+            c60 = x.fma(b0, c60);
+            c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(F, a[ai + 7 * lda]);
             c70 = x.fma(b0, c70);
             c71 = x.fma(b1, c71);
         }
