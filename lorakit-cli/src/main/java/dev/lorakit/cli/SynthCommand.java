@@ -27,13 +27,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code lorakit synth}: writes random models and adapters of real shapes (tests, benchmarks, demos). */
+/** {@code lorakit synth}: writes random models and adapters of real shapes, and the task suite (tests, benchmarks, demos). */
 @Command(name = "synth",
-        description = "Write a random (untrained) model or LoRA adapter of a given shape, reproducible from a seed.",
+        description = "Write a random (untrained) model or LoRA adapter of a given shape, or the task suite, reproducible from a seed.",
         mixinStandardHelpOptions = true,
-        subcommands = {SynthCommand.Model.class, SynthCommand.Adapter.class},
+        subcommands = {SynthCommand.Model.class, SynthCommand.Adapter.class, SynthTasksCommand.class},
         footer = {"", "Examples:", "  lorakit synth model --preset tinyllama --dtype bf16 -o /tmp/tinyllama",
-                "  lorakit synth adapter --model /tmp/tinyllama --rank 16 --alpha 32 -o /tmp/lora16"})
+                "  lorakit synth adapter --model /tmp/tinyllama --rank 16 --alpha 32 -o /tmp/lora16",
+                "  lorakit synth tasks --corpus build/corpus -o examples/tasks"})
 public final class SynthCommand {
 
     static DType parseDtype(String s) {
