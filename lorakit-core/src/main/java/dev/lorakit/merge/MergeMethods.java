@@ -6,7 +6,7 @@ import java.util.List;
 /** The merge methods by the names the CLI spells, built from the user's options. */
 public final class MergeMethods {
     /** Every method name, in the order the help text lists them. */
-    public static final List<String> NAMES = List.of("cat");
+    public static final List<String> NAMES = List.of("lego", "cat");
 
     private MergeMethods() {
     }
@@ -14,6 +14,7 @@ public final class MergeMethods {
     /** The method called {@code name}, configured by {@code options}; a BadInputException for an unknown name. */
     public static MergeMethod create(String name, MergeOptions options) {
         return switch (name) {
+            case "lego" -> new LegoMerge(options);
             case "cat" -> {
                 if (options.rank() != null) {
                     throw new BadInputException("--rank: cat is exact, its rank is the sum of the input ranks;"
