@@ -6,7 +6,7 @@ import java.util.List;
 /** The merge methods by the names the CLI spells, built from the user's options. */
 public final class MergeMethods {
     /** Every method name, in the order the help text lists them. */
-    public static final List<String> NAMES = List.of("lego", "cat");
+    public static final List<String> NAMES = List.of("lego", "cat", "svd", "fusion");
 
     private MergeMethods() {
     }
@@ -21,6 +21,14 @@ public final class MergeMethods {
                             + " use --method svd to truncate the exact sum to rank " + options.rank());
                 }
                 yield new CatMerge();
+            }
+            case "svd" -> new SvdMerge(options.rank());
+            case "fusion" -> {
+                if (options.rank() != null) {
+                    throw new BadInputException("--rank: fusion keeps the inputs' common rank;"
+                            + " use --method svd to truncate the exact sum to rank " + options.rank());
+                }
+                yield new FusionMerge();
             }
             default -> throw new BadInputException("--method: unknown method \"" + name + "\"; expected one of "
                     + String.join(", ", NAMES));
