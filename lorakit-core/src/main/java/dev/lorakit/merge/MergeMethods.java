@@ -6,7 +6,7 @@ import java.util.List;
 /** The merge methods by the names the CLI spells, built from the user's options. */
 public final class MergeMethods {
     /** Every method name, in the order the help text lists them. */
-    public static final List<String> NAMES = List.of("cat");
+    public static final List<String> NAMES = List.of("cat", "ties", "dare-linear", "dare-ties", "magnitude");
 
     private MergeMethods() {
     }
@@ -21,6 +21,10 @@ public final class MergeMethods {
                 }
                 yield new CatMerge();
             }
+            case "ties" -> new TiesMerge(options);
+            case "dare-linear" -> DareMerge.linear(options);
+            case "dare-ties" -> DareMerge.ties(options);
+            case "magnitude" -> new MagnitudeMerge(options);
             default -> throw new BadInputException("--method: unknown method \"" + name + "\"; expected one of "
                     + String.join(", ", NAMES));
         };
