@@ -6,7 +6,8 @@ import java.util.List;
 /** The merge methods by the names the CLI spells, built from the user's options. */
 public final class MergeMethods {
     /** Every method name, in the order the help text lists them. */
-    public static final List<String> NAMES = List.of("lego", "cat", "svd", "fusion");
+    public static final List<String> NAMES = List.of("lego", "cat", "svd", "fusion", "ties", "dare-linear", "dare-ties",
+            "magnitude");
 
     private MergeMethods() {
     }
@@ -30,6 +31,10 @@ public final class MergeMethods {
                 }
                 yield new FusionMerge();
             }
+            case "ties" -> new TiesMerge(options);
+            case "dare-linear" -> DareMerge.linear(options);
+            case "dare-ties" -> DareMerge.ties(options);
+            case "magnitude" -> new MagnitudeMerge(options);
             default -> throw new BadInputException("--method: unknown method \"" + name + "\"; expected one of "
                     + String.join(", ", NAMES));
         };
