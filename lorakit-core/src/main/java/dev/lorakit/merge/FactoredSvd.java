@@ -92,15 +92,41 @@ public final class FactoredSvd {
             throw new IllegalArgumentException("Gram matrices of " + gramA.length + " and " + gramB.length
                     + " values for " + n + " rows");
         }
+        Core core = core(gramA, gramB, n, k);
+        if (core.kept() == 0) {
+            return new FactoredSvd(dIn, dOut, core.singularValues(), 0, new double[0], new double[0]);
+        }
+        double[] v = new double[core.kept() * dIn];
+        double[] u = new double[core.kept() * dOut];
+        RowProducts.combine(core.vCoefficients(), core.kept(), n, product.a(), 0, dIn, v);
+        RowProducts.combine(core.uCoefficients(), core.kept(), n, product.bt(), 0, dOut, u);
+        return new FactoredSvd(dIn, dOut, core.singularValues(), core.kept(), u, v);
+    }
+
+    /**
+     * The small half of the decomposition, from the Gram matrices alone: every singular value
+     * (descending) and, for the top {@code kept} triplets, the coefficients that build them from
+     * the input rows: {@code v_j = sum_i vCoefficients[j][i] a_i}, {@code u_j = sum_i uCoefficients[j][i] b_i}.
+     *
+     * @param singularValues every singular value of S, descending
+     * @param kept the number of triplets whose coefficients are given
+     * @param uCoefficients [kept, N]
+     * @param vCoefficients [kept, N]
+     */
+    record Core(double[] singularValues, int kept, double[] uCoefficients, double[] vCoefficients) {
+    }
+
+    /** {@link Core} of the product whose row Grams are {@code gramA} and {@code gramB} ([n, n]), top k triplets. */
+    static Core core(double[] gramA, double[] gramB, int n, int k) {
         if (n == 0) {
-            return new FactoredSvd(dIn, dOut, new double[0], 0, new double[0], new double[0]);
+            return new Core(new double[0], 0, new double[0], new double[0]);
         }
         RowSpaceBasis basisA = RowSpaceBasis.of(gramA, n, RANK_TOLERANCE);
         RowSpaceBasis basisB = RowSpaceBasis.of(gramB, n, RANK_TOLERANCE);
         int ra = basisA.rank();
         int rb = basisB.rank();
         if (ra == 0 || rb == 0) {
-            return new FactoredSvd(dIn, dOut, new double[0], 0, new double[0], new double[0]);
+            return new Core(new double[0], 0, new double[0], new double[0]);
         }
         // core C = F_B^T F_A [rb, ra]: C[p][q] = sum_i F_B[i][p] F_A[i][q]
         double[] core = new double[rb * ra];
@@ -123,7 +149,7 @@ public final class FactoredSvd {
             kept++;
         }
         if (kept == 0) {
-            return new FactoredSvd(dIn, dOut, sorted, 0, new double[0], new double[0]);
+            return new Core(sorted, 0, new double[0], new double[0]);
         }
         // the top singular vectors of the core as rows: zu [kept, rb], zv [kept, ra]
         double[] zu = new double[kept * rb];
@@ -136,11 +162,7 @@ public final class FactoredSvd {
                 zv[j * ra + q] = vc.get(q, j);
             }
         }
-        double[] v = new double[kept * dIn];
-        double[] u = new double[kept * dOut];
-        RowProducts.combine(basisA.coefficients(zv, kept), kept, n, product.a(), 0, dIn, v);
-        RowProducts.combine(basisB.coefficients(zu, kept), kept, n, product.bt(), 0, dOut, u);
-        return new FactoredSvd(dIn, dOut, sorted, kept, u, v);
+        return new Core(sorted, kept, basisB.coefficients(zu, kept), basisA.coefficients(zv, kept));
     }
 
     /** M^T for M [rows, cols] row-major. */

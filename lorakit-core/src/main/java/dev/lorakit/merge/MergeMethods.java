@@ -7,7 +7,7 @@ import java.util.List;
 public final class MergeMethods {
     /** Every method name, in the order the help text lists them. */
     public static final List<String> NAMES = List.of("lego", "cat", "svd", "fusion", "ties", "dare-linear", "dare-ties",
-            "magnitude");
+            "magnitude", "knots");
 
     private MergeMethods() {
     }
@@ -35,6 +35,7 @@ public final class MergeMethods {
             case "dare-linear" -> DareMerge.linear(options);
             case "dare-ties" -> DareMerge.ties(options);
             case "magnitude" -> new MagnitudeMerge(options);
+            case "knots" -> new KnotsMerge(options);
             default -> throw new BadInputException("--method: unknown method \"" + name + "\"; expected one of "
                     + String.join(", ", NAMES));
         };

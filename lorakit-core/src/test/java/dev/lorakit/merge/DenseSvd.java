@@ -38,6 +38,16 @@ final class DenseSvd {
         return new DenseSvd(rows, cols, values, u, v);
     }
 
+    /** Entry {@code row} of the j-th left singular vector. */
+    double u(int row, int j) {
+        return u.get(row, j);
+    }
+
+    /** Entry {@code col} of the j-th right singular vector. */
+    double v(int col, int j) {
+        return v.get(col, j);
+    }
+
     /** All min(rows, cols) singular values, descending. */
     double[] values() {
         return values;
