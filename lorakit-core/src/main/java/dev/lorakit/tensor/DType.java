@@ -3,11 +3,19 @@ package dev.lorakit.tensor;
 import java.util.Locale;
 
 /**
- * Element types of stored tensors, named as safetensors names them.
+ * Element types of stored tensors, named as safetensors names them, plus llama.cpp's block
+ * quantized types.
  *
  * <p>Only {@link #F32}, {@link #F16} and {@link #BF16} are compute types: the kernels read them
  * directly (converting to float32 on the fly). The integer and fp8 types exist so that any valid
  * safetensors file can be opened, inspected and round-tripped.
+ *
+ * <p>{@link #Q8_0} and {@link #Q4_0} are block types ({@link #isQuantized()}): elements come in
+ * blocks of {@link #blockSize()} along the innermost dimension, each block stored in
+ * {@link #blockBytes()} bytes, so there is no per-element byte size; use {@link #bytesFor(long)}.
+ * The matrix-vector and matmul kernels read them directly (see {@code dev.lorakit.tensor.quant}
+ * for the exact block layouts). They have no safetensors dtype: files store their raw blocks as
+ * U8 (see {@code dev.lorakit.io.safetensors.QuantizedStorage}).
  */
 public enum DType {
     BOOL(1, false),
@@ -24,19 +32,72 @@ public enum DType {
     F32(4, true),
     I64(8, false),
     U64(8, false),
-    F64(8, false);
+    F64(8, false),
+    /** llama.cpp Q8_0: blocks of 32 weights, an fp16 scale d and 32 int8 q; w = q d (34 bytes). */
+    Q8_0(32, 34),
+    /** llama.cpp Q4_0: blocks of 32 weights, an fp16 scale d and 16 bytes of 4-bit q; w = (q - 8) d (18 bytes). */
+    Q4_0(32, 18);
 
-    private final int byteSize;
+    private final int blockSize;
+    private final int blockBytes;
     private final boolean compute;
 
     DType(int byteSize, boolean compute) {
-        this.byteSize = byteSize;
+        this.blockSize = 1;
+        this.blockBytes = byteSize;
         this.compute = compute;
     }
 
-    /** Bytes per element. */
+    DType(int blockSize, int blockBytes) {
+        this.blockSize = blockSize;
+        this.blockBytes = blockBytes;
+        this.compute = false;
+    }
+
+    /**
+     * Bytes per element. Block types have none and throw: size them with {@link #bytesFor}.
+     *
+     * @throws UnsupportedOperationException for a block type
+     */
     public int byteSize() {
-        return byteSize;
+        if (blockSize != 1) {
+            throw new UnsupportedOperationException(this + " is a block type (" + blockSize + " elements in " + blockBytes
+                    + " bytes) with no per-element byte size; use bytesFor(elements)");
+        }
+        return blockBytes;
+    }
+
+    /** True for the block-quantized types ({@link #Q8_0}, {@link #Q4_0}). */
+    public boolean isQuantized() {
+        return blockSize != 1;
+    }
+
+    /** Elements per block: 32 for the block types, 1 for all others. */
+    public int blockSize() {
+        return blockSize;
+    }
+
+    /** Bytes per block: the element size for plain types, 34 for Q8_0, 18 for Q4_0. */
+    public int blockBytes() {
+        return blockBytes;
+    }
+
+    /**
+     * Bytes that {@code elements} elements occupy: elements x byteSize for plain types,
+     * elements / 32 x blockBytes for block types.
+     *
+     * @throws IllegalArgumentException if elements is negative or not a whole number of blocks
+     * @throws ArithmeticException on overflow
+     */
+    public long bytesFor(long elements) {
+        if (elements < 0) {
+            throw new IllegalArgumentException("negative element count " + elements);
+        }
+        if (elements % blockSize != 0) {
+            throw new IllegalArgumentException(elements + " elements are not a whole number of " + blockSize + "-element "
+                    + this + " blocks");
+        }
+        return Math.multiplyExact(elements / blockSize, (long) blockBytes);
     }
 
     /** True for the float types the kernels read directly (F32, F16, BF16). */
@@ -44,22 +105,30 @@ public enum DType {
         return compute;
     }
 
-    /** The name used in safetensors headers ("F32", "BF16", ...). */
+    /**
+     * The name used in safetensors headers ("F32", "BF16", ...).
+     *
+     * @throws UnsupportedOperationException for a block type, which safetensors has no dtype for
+     */
     public String safetensorsName() {
+        if (isQuantized()) {
+            throw new UnsupportedOperationException(this + " has no safetensors dtype (stored as U8 bytes with metadata)");
+        }
         return name();
     }
 
     /**
      * Looks a dtype up by its safetensors name.
      *
-     * @return the dtype, or null if the name is not a known safetensors dtype
+     * @return the dtype, or null if the name is not a known safetensors dtype (block types are not)
      */
     public static DType fromSafetensorsName(String name) {
         if (name == null) {
             return null;
         }
         try {
-            return DType.valueOf(name.toUpperCase(Locale.ROOT));
+            DType d = DType.valueOf(name.toUpperCase(Locale.ROOT));
+            return d.isQuantized() ? null : d;
         } catch (IllegalArgumentException e) {
             return null;
         }

@@ -1,6 +1,8 @@
 package dev.lorakit.tensor;
 
 import dev.lorakit.tensor.kernel.Convert;
+import dev.lorakit.tensor.quant.BlockQuantizer;
+import dev.lorakit.tensor.quant.Dequantize;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -12,6 +14,12 @@ import java.util.Objects;
  * from a file (weights stay in their stored dtype and are converted on the fly).
  *
  * <p>Views ({@link #slice}, {@link #row}, {@link #reshape}) share the segment; nothing is copied.
+ *
+ * <p>Block-quantized tensors ({@link DType#isQuantized()}: Q8_0, Q4_0) hold their raw blocks;
+ * their shape is the logical one ([out, in] for a weight), whose last dimension must be a
+ * multiple of the block size, so every row is a whole number of blocks. They are read by the
+ * matvec and matmul kernels and element-wise through {@link #getFloat}; {@link #setFloat} is not
+ * available (quantize with {@link BlockQuantizer}).
  */
 public final class Tensor {
     /** Little-endian unaligned layouts used for every element access. */
@@ -27,7 +35,11 @@ public final class Tensor {
         this.dtype = Objects.requireNonNull(dtype, "dtype");
         this.shape = Objects.requireNonNull(shape, "shape");
         this.data = Objects.requireNonNull(data, "data");
-        long expected = shape.size() * dtype.byteSize();
+        if (dtype.isQuantized() && (shape.rank() == 0 || shape.dim(-1) % dtype.blockSize() != 0)) {
+            throw new IllegalArgumentException("a " + dtype + " tensor needs a last dimension that is a multiple of "
+                    + dtype.blockSize() + " (whole blocks per row), got shape " + shape);
+        }
+        long expected = dtype.bytesFor(shape.size());
         if (data.byteSize() != expected) {
             throw new IllegalArgumentException("tensor of " + dtype + shape + " needs " + expected
                     + " bytes but the segment has " + data.byteSize());
@@ -39,7 +51,7 @@ public final class Tensor {
         return new Tensor(dtype, shape, data);
     }
 
-    /** A zero-filled heap tensor (F32 is backed by a float[]; F16/BF16 by a short[]). */
+    /** A zero-filled heap tensor (F32 is backed by a float[]; F16/BF16 by a short[]; block types by a byte[]). */
     public static Tensor zeros(DType dtype, int... dims) {
         return zeros(dtype, Shape.of(dims));
     }
@@ -47,6 +59,17 @@ public final class Tensor {
     /** A zero-filled heap tensor of the given shape. */
     public static Tensor zeros(DType dtype, Shape shape) {
         long n = shape.size();
+        if (dtype.isQuantized()) {
+            if (shape.rank() == 0 || shape.dim(-1) % dtype.blockSize() != 0) {
+                throw new IllegalArgumentException("a " + dtype + " tensor needs a last dimension that is a multiple of "
+                        + dtype.blockSize() + " (whole blocks per row), got shape " + shape);
+            }
+            long bytes = dtype.bytesFor(n);
+            if (bytes > Integer.MAX_VALUE - 16L) {
+                throw new IllegalArgumentException("heap tensor " + dtype + shape + " is too large for a Java array");
+            }
+            return new Tensor(dtype, shape, MemorySegment.ofArray(new byte[(int) bytes]));
+        }
         if (n * dtype.byteSize() > Integer.MAX_VALUE - 16L) {
             throw new IllegalArgumentException("heap tensor " + dtype + shape + " is too large for a Java array");
         }
@@ -125,8 +148,11 @@ public final class Tensor {
         return (int) (data.address() / Float.BYTES);
     }
 
-    /** Element i (flat, row-major) converted to float. Compute dtypes and F64 only. */
+    /** Element i (flat, row-major) converted to float. Compute dtypes, F64 and the block types only. */
     public float getFloat(long i) {
+        if (dtype.isQuantized()) {
+            return Dequantize.element(dtype, data, i);
+        }
         long off = i * dtype.byteSize();
         return switch (dtype) {
             case F32 -> data.get(F32_LE, off);
@@ -137,8 +163,12 @@ public final class Tensor {
         };
     }
 
-    /** Stores v at flat index i, rounding to the tensor's dtype (round-to-nearest-even). */
+    /** Stores v at flat index i, rounding to the tensor's dtype (round-to-nearest-even). Not for block types. */
     public void setFloat(long i, float v) {
+        if (dtype.isQuantized()) {
+            throw new UnsupportedOperationException("setFloat on a " + dtype
+                    + " tensor (quantize whole rows with BlockQuantizer)");
+        }
         long off = i * dtype.byteSize();
         switch (dtype) {
             case F32 -> data.set(F32_LE, off, v);
@@ -180,7 +210,7 @@ public final class Tensor {
         if (from < 0 || to > n || from > to) {
             throw new IndexOutOfBoundsException("slice [" + from + ", " + to + ") of dimension 0 of size " + n);
         }
-        long rowBytes = shape.stride(0) * dtype.byteSize();
+        long rowBytes = rowBytes();
         return new Tensor(dtype, shape.withFirst(to - from), data.asSlice(from * rowBytes, (to - from) * rowBytes));
     }
 
@@ -190,8 +220,18 @@ public final class Tensor {
         if (i < 0 || i >= n) {
             throw new IndexOutOfBoundsException("row " + i + " of dimension 0 of size " + n);
         }
-        long rowBytes = shape.stride(0) * dtype.byteSize();
+        long rowBytes = rowBytes();
         return new Tensor(dtype, shape.dropFirst(), data.asSlice(i * rowBytes, rowBytes));
+    }
+
+    /** Bytes of one index of dimension 0 (block types: whole blocks, so rank 1 cannot be sliced). */
+    private long rowBytes() {
+        long stride = shape.stride(0);
+        if (dtype.isQuantized() && stride % dtype.blockSize() != 0) {
+            throw new UnsupportedOperationException("cannot take rows of a rank-" + shape.rank() + " " + dtype + " tensor "
+                    + shape + ": a row must be whole " + dtype.blockSize() + "-element blocks");
+        }
+        return dtype.bytesFor(stride);
     }
 
     /** A view with another shape of the same number of elements. */
@@ -208,6 +248,9 @@ public final class Tensor {
         if (size() > Integer.MAX_VALUE - 16) {
             throw new IllegalStateException("tensor " + shape + " is too large for a float[]");
         }
+        if (dtype.isQuantized()) {
+            return Dequantize.toFloatArray(this);
+        }
         float[] out = new float[(int) size()];
         if (dtype == DType.F64) {
             for (int i = 0; i < out.length; i++) {
@@ -219,8 +262,19 @@ public final class Tensor {
         return out;
     }
 
-    /** A heap copy converted to the given compute dtype (rounding to nearest even). */
+    /**
+     * A heap copy converted to the given dtype: a compute dtype (rounding to nearest even) or F64;
+     * a block type (quantizing like llama.cpp, see {@link BlockQuantizer}; the source must be a
+     * compute dtype or already that block type). Block-quantized sources are dequantized exactly.
+     */
     public Tensor to(DType target) {
+        if (target.isQuantized()) {
+            return target == dtype ? copy() : BlockQuantizer.quantize(dtype.isQuantized() ? to(DType.F32) : this, target);
+        }
+        if (dtype.isQuantized()) {
+            Tensor f32 = Dequantize.toF32(this);
+            return target == DType.F32 ? f32 : f32.to(target);
+        }
         Tensor out = zeros(target, shape);
         if (target == DType.F32 && dtype.isCompute()) {
             Convert.toF32(data, 0, dtype, out.floatArray(), 0, (int) size());

@@ -5,7 +5,8 @@ package dev.lorakit.tensor;
  * within the file's data buffer.
  *
  * @param name tensor name
- * @param dtype element type
+ * @param dtype element type (a block type such as Q4_0 for quantized tensors, whose shape is then
+ *     the logical one and whose byte size is whole blocks)
  * @param shape dimensions, outermost first
  * @param begin first byte, relative to the data buffer
  * @param end one past the last byte, relative to the data buffer

@@ -117,7 +117,8 @@ public final class HfModelDirectory implements AutoCloseable {
 
     /**
      * Checks that every tensor the architecture needs ({@link WeightLayout#expected}) exists with
-     * the expected shape and a float dtype (F32, F16, BF16); that no projection carries a bias the
+     * the expected shape and a float dtype (F32, F16, BF16; the linear weights, q/k/v/o/gate/up/down
+     * and an untied lm_head, may also be block-quantized Q8_0 or Q4_0); that no projection carries a bias the
      * config does not declare (the forward pass would silently ignore it); and that no tensor
      * belongs to a layer beyond num_hidden_layers. Other extra tensors are ignored.
      *
@@ -127,6 +128,15 @@ public final class HfModelDirectory implements AutoCloseable {
     public void validateWeights() {
         List<String> problems = new ArrayList<>();
         Set<String> expectedNames = new HashSet<>();
+        Set<String> linearWeights = new HashSet<>();
+        for (int l = 0; l < config.numHiddenLayers(); l++) {
+            for (Projection p : Projection.values()) {
+                linearWeights.add(p.weightName(l));
+            }
+        }
+        if (!config.tieWordEmbeddings()) {
+            linearWeights.add(WeightLayout.LM_HEAD);
+        }
         for (WeightLayout.Entry e : WeightLayout.expected(config)) {
             expectedNames.add(e.name());
             if (!weights.contains(e.name())) {
@@ -137,7 +147,10 @@ public final class HfModelDirectory implements AutoCloseable {
             if (!info.shape().equals(e.shape())) {
                 problems.add("tensor \"" + e.name() + "\" has shape " + info.shape() + ", expected " + e.shape() + " "
                         + e.meaning());
-            } else if (!info.dtype().isCompute()) {
+            } else if (info.dtype().isQuantized() && !linearWeights.contains(e.name())) {
+                problems.add("tensor \"" + e.name() + "\" has dtype " + info.dtype() + ", expected F32, F16 or BF16 (only the "
+                        + "linear projection weights may be block-quantized)");
+            } else if (!info.dtype().isCompute() && !info.dtype().isQuantized()) {
                 problems.add("tensor \"" + e.name() + "\" has dtype " + info.dtype() + ", expected F32, F16 or BF16");
             }
         }

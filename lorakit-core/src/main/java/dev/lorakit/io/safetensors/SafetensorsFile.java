@@ -33,6 +33,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * tensors lie inside the data buffer and cover it in order without overlaps, holes or trailing
  * bytes; {@code __metadata__} (optional) is an object of strings.
  *
+ * <p>Block-quantized tensors (Q8_0, Q4_0) are stored as U8 bytes and named in
+ * {@code __metadata__} ({@link QuantizedStorage}); {@link #info} and {@link #get} give them their
+ * quantized dtype and logical shape, after checking the metadata against the stored tensor.
+ *
  * <p>The data buffer is mapped read-only into a shared arena, so tensors can be read from any
  * thread until {@link #close()}.
  */

@@ -36,7 +36,8 @@ import java.util.stream.Collectors;
  * <p>Validation follows the format's rules (see the class comment of {@link SafetensorsFile});
  * every violation is a {@link BadInputException} naming the file and, where there is one, the
  * tensor. Key order in the header does not matter; unknown keys inside a tensor entry are
- * ignored, as the reference reader ignores them.
+ * ignored, as the reference reader ignores them. U8 tensors that {@code __metadata__} marks as
+ * block-quantized come out with their quantized type and logical shape ({@link QuantizedStorage}).
  *
  * @param tensors tensor entries sorted by data offset (ties keep header order)
  * @param metadata {@code __metadata__}, empty if absent or null
@@ -52,7 +53,7 @@ record SafetensorsHeader(List<TensorInfo> tensors, Map<String, String> metadata)
 
     private static final Pattern DUPLICATE = Pattern.compile("Duplicate field '(.*?)' for `");
 
-    private static final String DTYPE_NAMES = Arrays.stream(DType.values())
+    private static final String DTYPE_NAMES = Arrays.stream(DType.values()).filter(d -> !d.isQuantized())
             .map(DType::safetensorsName).collect(Collectors.joining(", "));
 
     /**
@@ -110,7 +111,8 @@ record SafetensorsHeader(List<TensorInfo> tensors, Map<String, String> metadata)
         List<TensorInfo> byOffset = new ArrayList<>(infos);
         byOffset.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
         checkLayout(where, byOffset, dataSize);
-        return new SafetensorsHeader(Collections.unmodifiableList(byOffset), Collections.unmodifiableMap(metadata));
+        List<TensorInfo> resolved = QuantizedStorage.resolve(where, byOffset, metadata);
+        return new SafetensorsHeader(Collections.unmodifiableList(resolved), Collections.unmodifiableMap(metadata));
     }
 
     /** A first pass over all tokens, so that broken JSON is reported as such before any entry. */

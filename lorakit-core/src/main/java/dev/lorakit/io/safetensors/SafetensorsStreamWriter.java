@@ -36,7 +36,7 @@ public final class SafetensorsStreamWriter implements AutoCloseable {
     public record Entry(String name, DType dtype, Shape shape) {
         /** Bytes of the tensor's data. */
         public long byteSize() {
-            return shape.size() * dtype.byteSize();
+            return dtype.bytesFor(shape.size());
         }
     }
 

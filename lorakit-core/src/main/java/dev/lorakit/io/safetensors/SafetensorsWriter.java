@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lorakit.io.AtomicFiles;
+import dev.lorakit.tensor.DType;
 import dev.lorakit.tensor.Tensor;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -23,6 +24,8 @@ import java.util.Objects;
  * caller's order within one size, so that every tensor starts at a multiple of its element size
  * (loaders that view the bytes as typed arrays need that); the compact JSON header lists them in
  * that order, {@code __metadata__} first, and is padded with spaces to a multiple of 8 bytes.
+ * Block-quantized tensors (Q8_0, Q4_0) are stored as U8 bytes with their type and logical shape
+ * in {@code __metadata__} ({@link QuantizedStorage}), so they sort with the 1-byte tensors.
  * The file is written to a temporary sibling and renamed into place, so a failure never leaves
  * a partial file and an existing target is replaced whole.
  */
@@ -74,8 +77,14 @@ public final class SafetensorsWriter {
             }
             entries.add(Map.entry(e.getKey(), e.getValue()));
         }
-        entries.sort(Comparator.comparingInt((Map.Entry<String, Tensor> e) -> e.getValue().dtype().byteSize()).reversed());
+        entries.sort(Comparator.comparingInt((Map.Entry<String, Tensor> e) -> storedElementSize(e.getValue().dtype()))
+                .reversed());
         return entries;
+    }
+
+    /** Element size in the file: block types are stored as bytes. */
+    private static int storedElementSize(DType dtype) {
+        return dtype.isQuantized() ? 1 : dtype.byteSize();
     }
 
     private static void writeSegment(OutputStream out, MemorySegment seg, byte[] chunk, MemorySegment chunkSeg) throws IOException {
@@ -99,24 +108,26 @@ public final class SafetensorsWriter {
     /** The order declared tensors are stored in: descending element size, stable within one size. */
     static List<SafetensorsStreamWriter.Entry> layoutEntries(List<SafetensorsStreamWriter.Entry> entries) {
         List<SafetensorsStreamWriter.Entry> sorted = new ArrayList<>(entries);
-        sorted.sort(Comparator.comparingInt((SafetensorsStreamWriter.Entry e) -> e.dtype().byteSize()).reversed());
+        sorted.sort(Comparator.comparingInt((SafetensorsStreamWriter.Entry e) -> storedElementSize(e.dtype())).reversed());
         return sorted;
     }
 
     /** The space-padded UTF-8 JSON header for tensors (name, dtype, shape) stored in the given order. */
     static byte[] headerFor(List<SafetensorsStreamWriter.Entry> layout, Map<String, String> metadata) {
         ObjectNode root = SafetensorsHeader.JSON.createObjectNode();
-        if (metadata != null && !metadata.isEmpty()) {
+        Map<String, String> stored = QuantizedStorage.metadataFor(layout, metadata);
+        if (!stored.isEmpty()) {
             ObjectNode meta = root.putObject(SafetensorsHeader.METADATA_KEY);
-            metadata.forEach((k, v) -> meta.put(Objects.requireNonNull(k, "metadata key"),
+            stored.forEach((k, v) -> meta.put(Objects.requireNonNull(k, "metadata key"),
                     Objects.requireNonNull(v, () -> "metadata value of " + k)));
         }
         long offset = 0;
         for (SafetensorsStreamWriter.Entry e : layout) {
             ObjectNode node = root.putObject(e.name());
-            node.put("dtype", e.dtype().safetensorsName());
+            boolean quantized = e.dtype().isQuantized();
+            node.put("dtype", quantized ? DType.U8.safetensorsName() : e.dtype().safetensorsName());
             ArrayNode shape = node.putArray("shape");
-            for (long d : e.shape().toLongs()) {
+            for (long d : (quantized ? QuantizedStorage.storedShape(e.dtype(), e.shape()) : e.shape()).toLongs()) {
                 shape.add(d);
             }
             ArrayNode offs = node.putArray("data_offsets");

@@ -10,8 +10,9 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Packed, register-blocked, multi-threaded matrix product with the Vector API:
  * {@code C[M,N] (+)= op(A)[M,K] * op(B)[K,N]}, where op transposes when asked. A and B may be
- * F32, BF16 or F16, on the heap or memory-mapped; packing converts them to float32 panels, so
- * the micro-kernel only ever sees float arrays. C is a heap F32 tensor.
+ * F32, BF16, F16, Q8_0 or Q4_0, on the heap or memory-mapped; packing converts them to float32
+ * panels (block-quantized operands are dequantized slice by slice, exactly, never as a whole
+ * matrix), so the micro-kernel only ever sees float arrays. C is a heap F32 tensor.
  *
  * <p>Scheme (Goto/BLIS): A is packed once into MR-row panels (per KC slice of K) and shared by
  * all threads; the threads then claim (NC-column block, M range) work items, pack their B block
@@ -173,8 +174,9 @@ public final class Matmul {
             if (a.shape().rank() != 2 || b.shape().rank() != 2 || c.shape().rank() != 2) {
                 throw new IllegalArgumentException("matmul needs 2-D tensors, got " + a.shape() + ", " + b.shape() + ", " + c.shape());
             }
-            if (!a.dtype().isCompute() || !b.dtype().isCompute()) {
-                throw new IllegalArgumentException("matmul inputs must be F32, F16 or BF16, got " + a.dtype() + " and " + b.dtype());
+            if (!readable(a.dtype()) || !readable(b.dtype())) {
+                throw new IllegalArgumentException("matmul inputs must be F32, F16, BF16, Q8_0 or Q4_0, got " + a.dtype()
+                        + " and " + b.dtype());
             }
             if (c.floatArray() == null) {
                 throw new IllegalArgumentException("matmul output must be a heap F32 tensor, got " + c);
@@ -191,6 +193,22 @@ public final class Matmul {
                 throw new IllegalArgumentException("matmul output must not alias its inputs");
             }
             return new Dims(m, n, k, a.dim(1), b.dim(1));
+        }
+    }
+
+    private static boolean readable(DType dt) {
+        return dt.isCompute() || dt.isQuantized();
+    }
+
+    /**
+     * Elements [col, col + n) of row {@code row} of a stored matrix with {@code ld} elements per
+     * row, as float32 into dst[off .. off + n): converted (F32/BF16/F16) or dequantized (Q8_0/Q4_0).
+     */
+    private static void rowRange(MemorySegment seg, DType dt, int ld, long row, int col, float[] dst, int off, int n) {
+        if (dt.isQuantized()) {
+            QuantBlocks.dequantize(dt, seg, row * dt.bytesFor(ld), col, dst, off, n);
+        } else {
+            Convert.toF32(seg, (row * ld + col) * dt.byteSize(), dt, dst, off, n);
         }
     }
 
@@ -234,12 +252,11 @@ public final class Matmul {
         }
         MemorySegment seg = a.segment();
         DType dt = a.dtype();
-        int es = dt.byteSize();
         if (!transA) {
             // A is [M,K]: convert each row slice, then scatter with stride MR.
             for (int r = 0; r < MR; r++) {
                 if (r < mr) {
-                    Convert.toF32(seg, ((long) (i0 + r) * d.lda + k0) * es, dt, row, 0, kc);
+                    rowRange(seg, dt, d.lda, i0 + r, k0, row, 0, kc);
                     for (int k = 0; k < kc; k++) {
                         dst[off + k * MR + r] = row[k];
                     }
@@ -253,7 +270,7 @@ public final class Matmul {
             // A is [K,M]: the MR values for one k are contiguous.
             for (int k = 0; k < kc; k++) {
                 int o = off + k * MR;
-                Convert.toF32(seg, ((long) (k0 + k) * d.lda + i0) * es, dt, dst, o, mr);
+                rowRange(seg, dt, d.lda, k0 + k, i0, dst, o, mr);
                 for (int r = mr; r < MR; r++) {
                     dst[o + r] = 0f;
                 }
@@ -289,11 +306,10 @@ public final class Matmul {
         }
         MemorySegment seg = b.segment();
         DType dt = b.dtype();
-        int es = dt.byteSize();
         if (!transB) {
             // B is [K,N]: convert each k's whole column range once, then deal it into the NR-wide panels.
             for (int k = 0; k < kc; k++) {
-                Convert.toF32(seg, ((long) (k0 + k) * d.ldb + j0) * es, dt, row, 0, ncw);
+                rowRange(seg, dt, d.ldb, k0 + k, j0, row, 0, ncw);
                 for (int jr = 0; jr < ncw; jr += NR) {
                     int nr = Math.min(NR, ncw - jr);
                     int o = jr * kc + k * NR;
@@ -312,7 +328,7 @@ public final class Matmul {
                 // B is [N,K] (a weight [out,in]): convert each of the NR rows, scatter with stride NR.
                 for (int c = 0; c < NR; c++) {
                     if (c < nr) {
-                        Convert.toF32(seg, ((long) (j0 + jr + c) * d.ldb + k0) * es, dt, row, 0, kc);
+                        rowRange(seg, dt, d.ldb, j0 + jr + c, k0, row, 0, kc);
                         for (int k = 0; k < kc; k++) {
                             dst[off + k * NR + c] = row[k];
                         }
@@ -326,7 +342,7 @@ public final class Matmul {
                 // B is [K,N]: the NR values for one k are contiguous.
                 for (int k = 0; k < kc; k++) {
                     int o = off + k * NR;
-                    Convert.toF32(seg, ((long) (k0 + k) * d.ldb + j0 + jr) * es, dt, dst, o, nr);
+                    rowRange(seg, dt, d.ldb, k0 + k, j0 + jr, dst, o, nr);
                     for (int c = nr; c < NR; c++) {
                         dst[o + c] = 0f;
                     }

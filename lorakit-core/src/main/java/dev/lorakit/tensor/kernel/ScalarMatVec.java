@@ -3,6 +3,7 @@ package dev.lorakit.tensor.kernel;
 import dev.lorakit.tensor.DType;
 import dev.lorakit.tensor.Parallel;
 import dev.lorakit.tensor.Tensor;
+import dev.lorakit.tensor.quant.BlockFormat;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -10,7 +11,8 @@ import java.nio.ByteOrder;
 /**
  * Plain-Java twins of {@link VectorMatVec}: one weight element at a time, sums in float64,
  * rounded once. The reference the vector products are tested against and what
- * {@code -Dlorakit.kernels=scalar} runs.
+ * {@code -Dlorakit.kernels=scalar} runs. Q8_0/Q4_0 weights are dequantized element by element
+ * ({@link BlockFormat}).
  */
 public final class ScalarMatVec {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -29,13 +31,13 @@ public final class ScalarMatVec {
         MemorySegment seg = w.segment();
         int n = w.dim(0);
         int k = w.dim(1);
-        long rowBytes = (long) k * dt.byteSize();
+        long rowBytes = dt.bytesFor(k);
         Parallel.forRange(n, ParallelGrain.rowsPerChunk(rowBytes), (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
                 for (int b = 0; b < batch; b++) {
                     double s = 0;
                     for (int i = 0; i < k; i++) {
-                        s += (double) load(dt, seg, r * rowBytes + (long) i * dt.byteSize()) * x[xOff + b * k + i];
+                        s += (double) load(dt, seg, r * rowBytes, i) * x[xOff + b * k + i];
                     }
                     y[yOff + b * n + r] = (float) s;
                 }
@@ -48,24 +50,29 @@ public final class ScalarMatVec {
         MemorySegment seg = w.segment();
         int n = w.dim(0);
         int k = w.dim(1);
-        long rowBytes = (long) k * dt.byteSize();
-        Parallel.forRange(k, ParallelGrain.rowsPerChunk((long) n * dt.byteSize()), (c0, c1) -> {
+        long rowBytes = dt.bytesFor(k);
+        Parallel.forRange(k, ParallelGrain.rowsPerChunk(Math.max(1, n * rowBytes / Math.max(1, k))), (c0, c1) -> {
             for (int c = c0; c < c1; c++) {
                 double s = accumulate ? y[yOff + c] : 0;
                 for (int r = 0; r < n; r++) {
-                    s += (double) load(dt, seg, r * rowBytes + (long) c * dt.byteSize()) * x[xOff + r];
+                    s += (double) load(dt, seg, r * rowBytes, c) * x[xOff + r];
                 }
                 y[yOff + c] = (float) s;
             }
         });
     }
 
-    private static float load(DType dt, MemorySegment seg, long byteOff) {
+    /** Weight {@code col} of the row starting at byte {@code rowOff}, as float. */
+    private static float load(DType dt, MemorySegment seg, long rowOff, int col) {
         return switch (dt) {
-            case F32 -> seg.get(F32_LE, byteOff);
-            case BF16 -> Convert.bf16ToF32(seg.get(I16_LE, byteOff));
-            case F16 -> Float.float16ToFloat(seg.get(I16_LE, byteOff));
-            default -> throw new IllegalArgumentException("matvec needs F32, BF16 or F16 weights, got " + dt);
+            case F32 -> seg.get(F32_LE, rowOff + 4L * col);
+            case BF16 -> Convert.bf16ToF32(seg.get(I16_LE, rowOff + 2L * col));
+            case F16 -> Float.float16ToFloat(seg.get(I16_LE, rowOff + 2L * col));
+            case Q8_0, Q4_0 -> {
+                long blockOff = rowOff + (long) (col / BlockFormat.BLOCK) * dt.blockBytes();
+                yield BlockFormat.quant(dt, seg, blockOff, col % BlockFormat.BLOCK) * BlockFormat.scale(seg, blockOff);
+            }
+            default -> throw new IllegalArgumentException("matvec needs F32, BF16, F16, Q8_0 or Q4_0 weights, got " + dt);
         };
     }
 }

@@ -3,12 +3,13 @@ package dev.lorakit.tensor.kernel;
 import dev.lorakit.tensor.DType;
 import dev.lorakit.tensor.Parallel;
 import dev.lorakit.tensor.Tensor;
+import dev.lorakit.tensor.quant.Dequantize;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /**
- * Vector API matrix-vector products with a weight {@link Tensor} W[N, K] (F32, BF16 or F16, on
- * the heap or memory-mapped) and float[] activations: the memory-bound decode path. The scalar
+ * Vector API matrix-vector products with a weight {@link Tensor} W[N, K] (F32, BF16, F16, Q8_0
+ * or Q4_0, on the heap or memory-mapped) and float[] activations: the memory-bound decode path. The scalar
  * twin is {@link ScalarMatVec}; callers go through {@code dev.lorakit.tensor.ops.Ops}.
  *
  * <p>Rows are processed four at a time by the micro-kernels in {@link MatVecRows} and every
@@ -16,7 +17,10 @@ import java.util.Arrays;
  * kernel applies each loaded weight vector to four inputs. How rows are read depends on the
  * weight: heap F32 straight from its float[]; mapped or native F32 and BF16 from the segment
  * (BF16 converted in registers); F16 converted four rows at a time into a per-thread float[]
- * (its conversion is too large to inline into a four-row loop). Rows are split over
+ * (its conversion is too large to inline into a four-row loop); Q8_0 and Q4_0 blocks decoded in
+ * registers by {@link QuantMatVecRows} one row at a time (the batched product applies each
+ * decoded row to four inputs at a time), or, on vector shapes other than 8 or 16 float lanes,
+ * dequantized four rows at a time into the per-thread float[]. Rows are split over
  * {@link Parallel#forRange} in chunks of at least {@link ParallelGrain#MIN_CHUNK_BYTES}.
  */
 public final class VectorMatVec {
@@ -121,11 +125,12 @@ public final class VectorMatVec {
     }
 
     /** How the rows of one weight are read; the kind is fixed per call, so branches on it are per row group. */
-    private enum Kind { F32_ARRAY, F32_SEGMENT, BF16_SEGMENT, F16_CONVERTED }
+    private enum Kind { F32_ARRAY, F32_SEGMENT, BF16_SEGMENT, F16_CONVERTED, Q8_0_BLOCKS, Q4_0_BLOCKS, QUANT_CONVERTED }
 
     /** One call's view of W[N, K]: where its rows are and which micro-kernels read them. */
     private static final class Rows {
         final Kind kind;
+        final DType dtype;
         final MemorySegment seg;
         final float[] array;
         final int base;
@@ -135,29 +140,36 @@ public final class VectorMatVec {
 
         Rows(Tensor w) {
             DType dt = w.dtype();
+            dtype = dt;
             n = w.dim(0);
             k = w.dim(1);
             seg = w.segment();
-            rowBytes = (long) k * dt.byteSize();
+            rowBytes = dt.bytesFor(k);
             array = dt == DType.F32 ? w.floatArray() : null;
             base = array != null ? w.arrayOffset() : 0;
             kind = switch (dt) {
                 case F32 -> array != null ? Kind.F32_ARRAY : Kind.F32_SEGMENT;
                 case BF16 -> Kind.BF16_SEGMENT;
                 case F16 -> Kind.F16_CONVERTED;
-                default -> throw new IllegalArgumentException("matvec needs F32, BF16 or F16 weights, got " + dt);
+                case Q8_0 -> QuantBlocks.IN_REGISTERS ? Kind.Q8_0_BLOCKS : Kind.QUANT_CONVERTED;
+                case Q4_0 -> QuantBlocks.IN_REGISTERS ? Kind.Q4_0_BLOCKS : Kind.QUANT_CONVERTED;
+                default -> throw new IllegalArgumentException("matvec needs F32, BF16, F16, Q8_0 or Q4_0 weights, got " + dt);
             };
         }
 
-        /** This thread's buffer for four converted rows (F16 only; null otherwise). */
+        /** This thread's buffer for four converted rows (F16 and the quantized fallback only; null otherwise). */
         float[] buffer() {
-            return kind == Kind.F16_CONVERTED ? grow(CONVERTED, 4 * k) : null;
+            return kind == Kind.F16_CONVERTED || kind == Kind.QUANT_CONVERTED ? grow(CONVERTED, 4 * k) : null;
         }
 
         /** Makes rows [r, r+count) readable by the *Loaded methods (converts F16 rows into buf). */
         void load(int r, int count, float[] buf) {
             if (kind == Kind.F16_CONVERTED) {
                 Convert.f16ToF32Vector(seg, r * rowBytes, buf, 0, count * k);
+            } else if (kind == Kind.QUANT_CONVERTED) {
+                for (int j = 0; j < count; j++) {
+                    Dequantize.range(dtype, seg, (r + j) * rowBytes, 0, buf, j * k, k);
+                }
             }
         }
 
@@ -174,27 +186,49 @@ public final class VectorMatVec {
         void dot4RowsLoaded(int r, float[] buf, float[] x, int xOff, float[] y, int yOff) {
             switch (kind) {
                 case F32_ARRAY -> MatVecRows.dot4RowsArray(array, base + r * k, k, x, xOff, k, y, yOff);
-                case F16_CONVERTED -> MatVecRows.dot4RowsArray(buf, 0, k, x, xOff, k, y, yOff);
+                case F16_CONVERTED, QUANT_CONVERTED -> MatVecRows.dot4RowsArray(buf, 0, k, x, xOff, k, y, yOff);
                 case F32_SEGMENT -> MatVecRows.dot4RowsF32(seg, r * rowBytes, rowBytes, x, xOff, k, y, yOff);
                 case BF16_SEGMENT -> MatVecRows.dot4RowsBf16(seg, r * rowBytes, rowBytes, x, xOff, k, y, yOff);
+                case Q8_0_BLOCKS -> {
+                    for (int j = 0; j < 4; j++) {
+                        y[yOff + j] = QuantMatVecRows.dot1Q8(seg, (r + j) * rowBytes, x, xOff, k);
+                    }
+                }
+                case Q4_0_BLOCKS -> {
+                    for (int j = 0; j < 4; j++) {
+                        y[yOff + j] = QuantMatVecRows.dot1Q4(seg, (r + j) * rowBytes, x, xOff, k);
+                    }
+                }
             }
         }
 
         float dot1Loaded(int r, float[] buf, float[] x, int xOff) {
             return switch (kind) {
                 case F32_ARRAY -> MatVecRows.dot1Array(array, base + r * k, x, xOff, k);
-                case F16_CONVERTED -> MatVecRows.dot1Array(buf, 0, x, xOff, k);
+                case F16_CONVERTED, QUANT_CONVERTED -> MatVecRows.dot1Array(buf, 0, x, xOff, k);
                 case F32_SEGMENT -> MatVecRows.dot1F32(seg, r * rowBytes, x, xOff, k);
                 case BF16_SEGMENT -> MatVecRows.dot1Bf16(seg, r * rowBytes, x, xOff, k);
+                case Q8_0_BLOCKS -> QuantMatVecRows.dot1Q8(seg, r * rowBytes, x, xOff, k);
+                case Q4_0_BLOCKS -> QuantMatVecRows.dot1Q4(seg, r * rowBytes, x, xOff, k);
             };
         }
 
         void dot4x4Loaded(int r, float[] buf, float[] x, int x0, float[] y, int y0, int yStride) {
             switch (kind) {
                 case F32_ARRAY -> MatVecRows.dot4x4Array(array, base + r * k, k, x, x0, k, y, y0, yStride);
-                case F16_CONVERTED -> MatVecRows.dot4x4Array(buf, 0, k, x, x0, k, y, y0, yStride);
+                case F16_CONVERTED, QUANT_CONVERTED -> MatVecRows.dot4x4Array(buf, 0, k, x, x0, k, y, y0, yStride);
                 case F32_SEGMENT -> MatVecRows.dot4x4F32(seg, r * rowBytes, rowBytes, x, x0, k, y, y0, yStride);
                 case BF16_SEGMENT -> MatVecRows.dot4x4Bf16(seg, r * rowBytes, rowBytes, x, x0, k, y, y0, yStride);
+                case Q8_0_BLOCKS -> {
+                    for (int j = 0; j < 4; j++) {
+                        QuantMatVecRows.dot1x4Q8(seg, (r + j) * rowBytes, x, x0, k, y, y0 + j, yStride);
+                    }
+                }
+                case Q4_0_BLOCKS -> {
+                    for (int j = 0; j < 4; j++) {
+                        QuantMatVecRows.dot1x4Q4(seg, (r + j) * rowBytes, x, x0, k, y, y0 + j, yStride);
+                    }
+                }
             }
         }
 
@@ -209,9 +243,21 @@ public final class VectorMatVec {
                 float a3 = x[xOff + r + 3];
                 switch (kind) {
                     case F32_ARRAY -> MatVecRows.axpy4Array(array, base + r * k, k, a0, a1, a2, a3, y, yOff, k);
-                    case F16_CONVERTED -> MatVecRows.axpy4Array(buf, 0, k, a0, a1, a2, a3, y, yOff, k);
+                    case F16_CONVERTED, QUANT_CONVERTED -> MatVecRows.axpy4Array(buf, 0, k, a0, a1, a2, a3, y, yOff, k);
                     case F32_SEGMENT -> MatVecRows.axpy4F32(seg, r * rowBytes, rowBytes, a0, a1, a2, a3, y, yOff, k);
                     case BF16_SEGMENT -> MatVecRows.axpy4Bf16(seg, r * rowBytes, rowBytes, a0, a1, a2, a3, y, yOff, k);
+                    case Q8_0_BLOCKS -> {
+                        QuantMatVecRows.axpy1Q8(seg, r * rowBytes, a0, y, yOff, k);
+                        QuantMatVecRows.axpy1Q8(seg, (r + 1) * rowBytes, a1, y, yOff, k);
+                        QuantMatVecRows.axpy1Q8(seg, (r + 2) * rowBytes, a2, y, yOff, k);
+                        QuantMatVecRows.axpy1Q8(seg, (r + 3) * rowBytes, a3, y, yOff, k);
+                    }
+                    case Q4_0_BLOCKS -> {
+                        QuantMatVecRows.axpy1Q4(seg, r * rowBytes, a0, y, yOff, k);
+                        QuantMatVecRows.axpy1Q4(seg, (r + 1) * rowBytes, a1, y, yOff, k);
+                        QuantMatVecRows.axpy1Q4(seg, (r + 2) * rowBytes, a2, y, yOff, k);
+                        QuantMatVecRows.axpy1Q4(seg, (r + 3) * rowBytes, a3, y, yOff, k);
+                    }
                 }
             }
             for (; r < r1; r++) {
@@ -219,9 +265,11 @@ public final class VectorMatVec {
                 float a = x[xOff + r];
                 switch (kind) {
                     case F32_ARRAY -> MatVecRows.axpy1Array(array, base + r * k, a, y, yOff, k);
-                    case F16_CONVERTED -> MatVecRows.axpy1Array(buf, 0, a, y, yOff, k);
+                    case F16_CONVERTED, QUANT_CONVERTED -> MatVecRows.axpy1Array(buf, 0, a, y, yOff, k);
                     case F32_SEGMENT -> MatVecRows.axpy1F32(seg, r * rowBytes, a, y, yOff, k);
                     case BF16_SEGMENT -> MatVecRows.axpy1Bf16(seg, r * rowBytes, a, y, yOff, k);
+                    case Q8_0_BLOCKS -> QuantMatVecRows.axpy1Q8(seg, r * rowBytes, a, y, yOff, k);
+                    case Q4_0_BLOCKS -> QuantMatVecRows.axpy1Q4(seg, r * rowBytes, a, y, yOff, k);
                 }
             }
         }

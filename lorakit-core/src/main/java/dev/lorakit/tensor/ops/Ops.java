@@ -16,8 +16,10 @@ import jdk.incubator.vector.FloatVector;
  * ({@link KernelMode}).
  *
  * <p>Conventions: activations are {@code float[]} with an element offset; weights are
- * {@link Tensor}s of dtype F32, BF16 or F16 (heap or memory-mapped), shaped [N, K] as PyTorch
- * stores a Linear weight ([out, in]). Inputs come first, the output last, sizes at the end
+ * {@link Tensor}s of dtype F32, BF16, F16, Q8_0 or Q4_0 (heap or memory-mapped), shaped [N, K] as
+ * PyTorch stores a Linear weight ([out, in]); a block-quantized weight is read block by block
+ * (see {@code dev.lorakit.tensor.quant}) and gives the same result as its dequantized F32 copy
+ * would, up to summation order. Inputs come first, the output last, sizes at the end
  * (scalars such as {@code alpha} lead, as in BLAS). Every range is bounds-checked up front.
  *
  * <p>Aliasing: where a method says "in place allowed", an output may be the very same range as
@@ -127,7 +129,7 @@ public final class Ops {
     // ---- matrix-vector products -----------------------------------------------------------------
 
     /**
-     * y[N] = W[N, K] x[K]: {@code y[yOff+n] = sum_k W[n,k] x[xOff+k]}. W is F32, BF16 or F16;
+     * y[N] = W[N, K] x[K]: {@code y[yOff+n] = sum_k W[n,k] x[xOff+k]}. W is F32, BF16, F16, Q8_0 or Q4_0;
      * multi-threaded over rows. x and y must not overlap.
      */
     public static void matvec(Tensor w, float[] x, int xOff, float[] y, int yOff) {
@@ -380,8 +382,8 @@ public final class Ops {
             throw new IllegalArgumentException("matvec needs a rank-2 weight [N, K], got " + w);
         }
         DType dt = w.dtype();
-        if (dt != DType.F32 && dt != DType.BF16 && dt != DType.F16) {
-            throw new IllegalArgumentException("matvec needs F32, BF16 or F16 weights, got " + w);
+        if (dt != DType.F32 && dt != DType.BF16 && dt != DType.F16 && !dt.isQuantized()) {
+            throw new IllegalArgumentException("matvec needs F32, BF16, F16, Q8_0 or Q4_0 weights, got " + w);
         }
     }
 

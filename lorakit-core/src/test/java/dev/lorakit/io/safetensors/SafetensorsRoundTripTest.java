@@ -49,7 +49,7 @@ class SafetensorsRoundTripTest {
     }
 
     @ParameterizedTest
-    @EnumSource(DType.class)
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"}, mode = EnumSource.Mode.EXCLUDE) // block types: QuantizedSafetensorsTest
     void everyDtypeRoundTripsBitExactly(DType dtype) throws IOException {
         Random rnd = new Random(1000 + dtype.ordinal());
         Map<String, Tensor> tensors = new LinkedHashMap<>();
@@ -75,6 +75,9 @@ class SafetensorsRoundTripTest {
         Random rnd = new Random(7);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (DType d : DType.values()) {
+            if (d.isQuantized()) {
+                continue; // no per-element size; see QuantizedSafetensorsTest
+            }
             tensors.put("t_" + d, randomBytes(d, rnd, 3));
         }
         Path f = dir.resolve("mixed.safetensors");
