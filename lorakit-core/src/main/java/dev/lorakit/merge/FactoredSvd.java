@@ -18,8 +18,8 @@ import org.ejml.interfaces.decomposition.SingularValueDecomposition_F64;
  *   <li>Orthonormal bases of span(a_i) and span(b_i) from them by rank-revealing Cholesky
  *       ({@link RowSpaceBasis}): {@code A^T = Q_A F_A^T}, {@code B = Q_B F_B^T}, F [N, r].
  *   <li>The core {@code C = F_B^T F_A} ([r_B, r_A]): {@code S = Q_B C Q_A^T}, so S and C have
- *       the same singular values. EJML's SVD of C gives the values and V_c, and
- *       {@code U_c = C V_c diag(s)^-1} for the top k (from EJML too when a kept s_j < 1e-6 s_1).
+ *       the same singular values. EJML's SVD of C gives the values and V_c; U_c comes from EJML
+ *       too, or for k < r/2 as {@code U_c = C V_c diag(s)^-1} (unless a kept s_j < 1e-6 s_1).
  *   <li>Back to full length: {@code u_j = Q_B U_c e_j} and {@code v_j = Q_A V_c e_j}, computed as
  *       combinations of the input rows ({@link RowProducts#combine}).
  * </ol>
@@ -48,7 +48,7 @@ public final class FactoredSvd {
     static final double RANK_TOLERANCE = 1e-13;
     /** Singular values below this times sum_i ||a_i|| ||b_i|| are rounding noise. */
     static final double NOISE_TOLERANCE = 1e-14;
-    /** Left singular vectors come from the right ones (u = C v / s) while every kept s_j is above this times s_1. */
+    /** For a few triplets u = C v / s (left from right) while every kept s_j is above this times s_1. */
     static final double LEFT_FROM_RIGHT = 1e-6;
 
     private final int dIn;
@@ -137,11 +137,15 @@ public final class FactoredSvd {
         RowProducts.cross(transpose(basisB.f(), n, rb), 0, rb, transpose(basisA.f(), n, ra), 0, ra, n, core);
 
         int m = Math.min(rb, ra);
+        // For a few triplets u_j = C v_j / s_j costs less than EJML's U (accurate to eps s_1 / s_j);
+        // for many, or when a kept s_j is below LEFT_FROM_RIGHT s_1, EJML computes U as well.
+        boolean leftFromRight = k > 0 && 2 * Math.min(k, m) < m;
         DMatrixRMaj coreMatrix = new DMatrixRMaj(rb, ra, true, core);
-        SingularValueDecomposition_F64<DMatrixRMaj> svd = decompose(coreMatrix, false, k > 0);
+        SingularValueDecomposition_F64<DMatrixRMaj> svd = decompose(coreMatrix, k > 0 && !leftFromRight, k > 0);
+        DMatrixRMaj uc = k > 0 && !leftFromRight ? svd.getU(null, false) : null; // [rb, m]
         DMatrixRMaj vc = k > 0 ? svd.getV(null, false) : null; // [ra, m]
         double[] sorted = java.util.Arrays.copyOf(svd.getSingularValues(), m);
-        SingularOps_DDRM.descendingOrder(null, false, sorted, m, vc, false);
+        SingularOps_DDRM.descendingOrder(uc, false, sorted, m, vc, false);
 
         double noise = NOISE_TOLERANCE * sumOfNormProducts(gramA, gramB, n);
         int kept = 0;
@@ -151,13 +155,10 @@ public final class FactoredSvd {
         if (kept == 0) {
             return new Core(sorted, 0, new double[0], new double[0]);
         }
-        // the top singular vectors of the core as rows: zu [kept, rb], zv [kept, ra].
-        // u_j = C v_j / s_j costs less than EJML's U and is accurate to eps s_1 / s_j; for a
-        // kept s_j below LEFT_FROM_RIGHT s_1 both come from one full decomposition instead.
+        // the top singular vectors of the core as rows: zu [kept, rb], zv [kept, ra]
         double[] zu = new double[kept * rb];
         double[] zv = new double[kept * ra];
-        DMatrixRMaj uc = null;
-        if (sorted[kept - 1] < LEFT_FROM_RIGHT * sorted[0]) {
+        if (uc == null && sorted[kept - 1] < LEFT_FROM_RIGHT * sorted[0]) {
             svd = decompose(coreMatrix, true, true);
             uc = svd.getU(null, false); // [rb, m]
             vc = svd.getV(null, false);

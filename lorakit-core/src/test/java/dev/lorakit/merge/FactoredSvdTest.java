@@ -189,6 +189,13 @@ class FactoredSvdTest {
         double[] dense = p.dense();
         assertTrue(DenseSvd.distance(f.balancedFactors().dense(), dense) < 1e-13 * DenseSvd.norm(dense));
         assertMatchesDense(p, 16, 24, 1e-9);
+        // 4 large and 20 tiny terms, k = 8 < 24 / 2: u_j = C v_j / s_j would lose 1e-7 on the tiny
+        // kept triplets, so U comes from the full core SVD (the orthonormality check would fail)
+        double[] bt4 = rows(rng, 24, 200, 0);
+        for (int i = 4 * 200; i < bt4.length; i++) {
+            bt4[i] *= 1e-9;
+        }
+        assertMatchesDense(new LowRankUpdate(24, 300, 200, rows(rng, 24, 300, 0), bt4), 8, 24, 1e-9);
     }
 
     @Test
