@@ -100,12 +100,20 @@ public final class LoraMerger {
                     + ", " + update.dIn() + "] update for " + m.name() + ", expected rank <= " + outRank + " ["
                     + m.dOut() + ", " + m.dIn() + "]");
         }
-        requireFinite(m.name(), update);
         double error = ReconstructionError.relative(factors, update);
         LowRankUpdate padded = update.padTo(outRank);
+        byte[] a;
+        byte[] b;
         try {
-            weights.write(PeftKeys.loraA(m.name()), ByteBuffer.wrap(padded.loraABytes(dtype)));
-            weights.write(PeftKeys.loraB(m.name()), ByteBuffer.wrap(padded.loraBBytes(dtype)));
+            a = padded.loraABytes(dtype);
+            b = padded.loraBBytes(dtype);
+        } catch (ArithmeticException e) {
+            throw new BadInputException("module " + m.name() + ": the merged factors overflow float32 ("
+                    + e.getMessage() + "); inputs too large for this method?");
+        }
+        try {
+            weights.write(PeftKeys.loraA(m.name()), ByteBuffer.wrap(a));
+            weights.write(PeftKeys.loraB(m.name()), ByteBuffer.wrap(b));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -123,18 +131,4 @@ public final class LoraMerger {
         return null;
     }
 
-    private static void requireFinite(String module, LowRankUpdate u) {
-        for (double v : u.a()) {
-            if (!Double.isFinite(v)) {
-                throw new BadInputException("module " + module + ": the merged lora_A holds " + v
-                        + " (inputs too large for this method?)");
-            }
-        }
-        for (double v : u.bt()) {
-            if (!Double.isFinite(v)) {
-                throw new BadInputException("module " + module + ": the merged lora_B holds " + v
-                        + " (inputs too large for this method?)");
-            }
-        }
-    }
 }

@@ -5,7 +5,8 @@ import dev.lorakit.tensor.Shape;
 import dev.lorakit.tensor.Tensor;
 import dev.lorakit.tensor.kernel.Convert;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * A merged module's update {@code dW = B A} with every scale folded in, as k rank-1 terms:
@@ -83,22 +84,33 @@ public record LowRankUpdate(int rank, int dIn, int dOut, double[] a, double[] bt
         return Tensor.wrap(dtype, Shape.of(dOut, rank), MemorySegment.ofArray(loraBBytes(dtype)));
     }
 
-    /** Rows x cols values from {@code src} (which holds them as [cols, rows] when transposed) in {@code dtype}. */
+    /**
+     * Rows x cols values from {@code src} (which holds them as [cols, rows] when transposed) in
+     * {@code dtype}; a value that is not finite in float32 is an ArithmeticException.
+     */
     private static byte[] encode(double[] src, int rows, int cols, boolean transposed, DType dtype) {
         if (!dtype.isCompute()) {
             throw new IllegalArgumentException("merged factors are F32, F16 or BF16, not " + dtype);
         }
         byte[] out = new byte[Math.multiplyExact(rows * cols, dtype.byteSize())];
-        MemorySegment seg = MemorySegment.ofArray(out);
-        long idx = 0;
+        ByteBuffer bytes = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+        float[] row = new float[cols];
+        short[] half = dtype == DType.F32 ? null : new short[cols];
         for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++, idx++) {
+            for (int c = 0; c < cols; c++) {
                 float v = (float) (transposed ? src[c * rows + r] : src[r * cols + c]);
-                switch (dtype) {
-                    case F32 -> seg.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, idx, v);
-                    case F16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, idx, Float.floatToFloat16(v));
-                    default -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, idx, Convert.f32ToBf16(v));
+                if (!Float.isFinite(v)) {
+                    throw new ArithmeticException("value " + v + " at [" + r + ", " + c + "] is not finite in float32");
                 }
+                row[c] = v;
+            }
+            if (dtype == DType.F32) {
+                bytes.asFloatBuffer().position(r * cols).put(row);
+            } else {
+                for (int c = 0; c < cols; c++) {
+                    half[c] = dtype == DType.F16 ? Float.floatToFloat16(row[c]) : Convert.f32ToBf16(row[c]);
+                }
+                bytes.asShortBuffer().position(r * cols).put(half);
             }
         }
         return out;

@@ -18,7 +18,7 @@ import java.util.Map;
  * (fan_in_fan_out) is silently mixed in. Reads one module's factors at a time into float64.
  */
 public final class MergeInputs implements AutoCloseable {
-    private static final int CHUNK = 4096;
+    private static final int CHUNK = 1 << 16;
 
     private final List<LoraAdapter> adapters;
     private final MergePlan plan;
@@ -116,27 +116,42 @@ public final class MergeInputs implements AutoCloseable {
         return new ModuleFactors(module.name(), module.dIn(), module.dOut(), terms);
     }
 
-    /** A [rows, cols] tensor as float64 row-major, or transposed ([cols, rows]); NaN/Inf is bad input. */
+    /**
+     * A [rows, cols] tensor as float64 row-major, or transposed ([cols, rows]); NaN/Inf is bad
+     * input. The stored values are converted in large contiguous chunks (a B factor's rows hold
+     * only r values each), then placed.
+     */
     private static double[] readRows(Tensor t, boolean transpose, String where) {
         int rows = t.dim(0);
         int cols = t.dim(1);
-        double[] out = new double[rows * cols];
-        float[] buf = new float[Math.min(cols, CHUNK)];
-        long rowBytes = (long) cols * t.dtype().byteSize();
-        for (int r = 0; r < rows; r++) {
-            for (int c0 = 0; c0 < cols; c0 += buf.length) {
-                int len = Math.min(buf.length, cols - c0);
-                Convert.toF32(t.segment(), r * rowBytes + (long) c0 * t.dtype().byteSize(), t.dtype(), buf, 0, len);
+        long total = (long) rows * cols;
+        double[] out = new double[Math.toIntExact(total)];
+        int chunk = (int) Math.min(total, Math.max(CHUNK, cols));
+        float[] buf = new float[chunk];
+        int es = t.dtype().byteSize();
+        for (long start = 0; start < total; start += chunk) {
+            int len = (int) Math.min(chunk, total - start);
+            Convert.toF32(t.segment(), start * es, t.dtype(), buf, 0, len);
+            for (int c = 0; c < len; c++) {
+                float v = buf[c];
+                if (!Float.isFinite(v)) {
+                    long flat = start + c;
+                    throw new BadInputException(where + " holds " + v + " at [" + flat / cols + ", " + flat % cols
+                            + "]; merge inputs must be finite");
+                }
+            }
+            if (!transpose) {
                 for (int c = 0; c < len; c++) {
-                    float v = buf[c];
-                    if (!Float.isFinite(v)) {
-                        throw new BadInputException(where + " holds " + v + " at ["
-                                + r + ", " + (c0 + c) + "]; merge inputs must be finite");
-                    }
-                    if (transpose) {
-                        out[(c0 + c) * rows + r] = v;
-                    } else {
-                        out[r * cols + c0 + c] = v;
+                    out[(int) start + c] = buf[c];
+                }
+            } else {
+                int r = (int) (start / cols);
+                int col = (int) (start % cols);
+                for (int c = 0; c < len; c++) {
+                    out[col * rows + r] = buf[c];
+                    if (++col == cols) {
+                        col = 0;
+                        r++;
                     }
                 }
             }
