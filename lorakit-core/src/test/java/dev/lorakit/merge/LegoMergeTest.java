@@ -38,7 +38,7 @@ class LegoMergeTest {
         return o.withReweighting(false, Norm.INF, false, OutputFactor.SQRT_R_OVER_K);
     }
 
-    /** Mixed ranks, plain / rsLoRA / odd alphas, a negative weight; dims across the pool's panel edges. */
+    /** Mixed ranks, plain / rsLoRA / odd alphas, a negative weight; dims across the Gram kernel's 512-column chunks. */
     private static ModuleFactors mixedModule(long seed, int dIn, int dOut) {
         return module(seed, dIn, dOut, new int[] {3, 5, 4}, new double[] {1, 0.5, -2},
                 new double[] {8.0 / 3, 16 / Math.sqrt(5), 1.0});

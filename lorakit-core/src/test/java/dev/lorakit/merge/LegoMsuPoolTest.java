@@ -10,7 +10,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@link MsuPool}: the pool vectors, their Gram matrix, norms and combinations against plain
- * loops over the explicit vectors, at sizes below, at and across the panel width (512), with
+ * loops over the explicit vectors, at sizes below, at and across the Gram kernel's chunk width (512), with
  * and without the preprocessing options.
  */
 class LegoMsuPoolTest {
