@@ -41,6 +41,28 @@ class MergeCommandTest {
         }
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"lego", "cat", "svd", "fusion", "ties", "dare-linear",
+            "dare-ties", "magnitude", "knots"})
+    void everyMethodWritesALoadableAdapterAndAReport(String method) throws Exception {
+        Path a = TinyAdapters.llama(1, 1, 32, 16, 64).rank(4).write(dir.resolve("a"));
+        Path b = TinyAdapters.llama(2, 1, 32, 16, 64).rank(4).alpha(16).write(dir.resolve("b"));
+        Path out = dir.resolve("merged-" + method);
+        Path report = dir.resolve(method + ".json");
+        CliRunner r = CliRunner.run("merge", "--method", method, "--seed", "3", "--report", report.toString(), "-o",
+                out.toString(), a.toString(), b.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains(method), r.out());
+        JsonNode full = new ObjectMapper().readTree(report.toFile());
+        assertEquals(method, full.get("method").asText());
+        assertEquals(7, full.get("modules").size());
+        try (LoraAdapter merged = LoraAdapter.open(out)) {
+            assertEquals(full.get("rank").asInt(), merged.config().r());
+            assertEquals(7, merged.modules().size());
+            assertEquals(1.0, merged.modules().get(0).scaling());
+        }
+    }
+
     @Test
     void badInputExitsTwoAndWritesNothing() throws Exception {
         Path a = TinyAdapters.llama(1, 1, 32, 16, 64).write(dir.resolve("a"));
@@ -56,6 +78,14 @@ class MergeCommandTest {
         r = CliRunner.run("merge", "--method", "cat", "-o", a.toString(), a.toString());
         assertEquals(Main.EXIT_BAD_INPUT, r.exitCode());
         r = CliRunner.run("merge", "--method", "cat", "-o", out.toString());
+        assertEquals(Main.EXIT_BAD_INPUT, r.exitCode());
+        Path b = TinyAdapters.llama(2, 1, 32, 16, 64).rank(2).write(dir.resolve("b"));
+        r = CliRunner.run("merge", "--method", "fusion", "-o", out.toString(), a.toString(), b.toString());
+        assertEquals(Main.EXIT_BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("rank"), r.err());
+        r = CliRunner.run("merge", "--method", "lego", "--rank", "0", "-o", out.toString(), a.toString());
+        assertEquals(Main.EXIT_BAD_INPUT, r.exitCode());
+        r = CliRunner.run("merge", "--method", "ties", "--density", "1.5", "-o", out.toString(), a.toString());
         assertEquals(Main.EXIT_BAD_INPUT, r.exitCode());
         assertFalse(Files.exists(out));
     }
