@@ -54,7 +54,7 @@ public final class SynthCommand {
                 return candidate;
             }
         }
-        throw new BadInputException("--preset: unknown preset \"" + name + "\" (expected tiny, bench20m, tinyllama or llama2-7b)");
+        throw new BadInputException("--preset: unknown preset \"" + name + "\" (expected tiny, base6m, bench20m, tinyllama or llama2-7b)");
     }
 
     static void refuseExistingFile(Path out) {
@@ -66,11 +66,13 @@ public final class SynthCommand {
     /** {@code lorakit synth model}. */
     @Command(name = "model", mixinStandardHelpOptions = true,
             description = "Write a random Llama-architecture Hugging Face model directory.",
-            footer = {"", "Presets: tiny (byte vocabulary, with tokenizer), tinyllama (1.1B), llama2-7b (6.7B; the weights",
+            footer = {"", "Presets: tiny (byte vocabulary, with tokenizer), base6m (5.9M, byte vocabulary, with tokenizer: the",
+                    "shape of the bundled base model, for lorakit train --full), bench20m (25.6M, byte vocabulary),",
+                    "tinyllama (1.1B), llama2-7b (6.7B; the weights",
                     "are generated in memory: set LORAKIT_JAVA_OPTS=-Xmx16g for bf16).",
                     "Example:", "  lorakit synth model --preset tiny -o examples/tiny/model"})
     static final class Model implements Callable<Integer> {
-        @Option(names = "--preset", defaultValue = "tiny", description = "tiny, bench20m, tinyllama or llama2-7b (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--preset", defaultValue = "tiny", description = "tiny, base6m, bench20m, tinyllama or llama2-7b (default: ${DEFAULT-VALUE}).")
         String preset;
 
         @Option(names = "--dtype", defaultValue = "bf16", description = "f32, f16 or bf16 (default: ${DEFAULT-VALUE}).")
@@ -110,7 +112,7 @@ public final class SynthCommand {
         @Option(names = "--model", description = "Base model directory (its config.json gives the shapes).")
         Path model;
 
-        @Option(names = "--preset", description = "Instead of --model: a preset's shapes (tiny, bench20m, tinyllama, llama2-7b).")
+        @Option(names = "--preset", description = "Instead of --model: a preset's shapes (tiny, base6m, bench20m, tinyllama, llama2-7b).")
         String preset;
 
         @Option(names = "--rank", defaultValue = "8", description = "LoRA rank r (default: ${DEFAULT-VALUE}).")

@@ -3,6 +3,7 @@ package dev.lorakit.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lorakit.BadInputException;
 import dev.lorakit.io.AtomicFiles;
+import dev.lorakit.tensor.DType;
 import dev.lorakit.train.LearningRateSchedule;
 import dev.lorakit.train.TrainConfig;
 import dev.lorakit.train.Trainer;
@@ -26,15 +27,24 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code lorakit train}: trains a LoRA adapter on the CPU. */
+/** {@code lorakit train}: trains a LoRA adapter (or, with --full, every weight of the model) on the CPU. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Train a LoRA adapter on a model (hand-written backward, AdamW or SGD, checkpoints).", "",
+        description = {"Train a LoRA adapter on a model, or with --full every weight of it (hand-written backward,",
+                "AdamW or SGD, checkpoints).", "",
                 "Data: JSONL with {\"prompt\",\"completion\"}, {\"messages\"}, {\"text\"} or {\"input_ids\",\"labels\"}.",
-                "Output: a PEFT adapter directory with training_log.jsonl, loss.png and checkpoint/ (for --resume).",
-                "Ctrl-C saves a checkpoint and the adapter so far before exiting."},
+                "Output: a PEFT adapter directory (with --full: a Hugging Face model directory) with training_log.jsonl,",
+                "loss.png and checkpoint/ (for --resume).",
+                "Ctrl-C saves a checkpoint and the adapter (model) so far before exiting."},
         footer = {"", "Examples:", "  lorakit train --model M --data train.jsonl --eval dev.jsonl --rank 8 --epochs 3 -o my-lora",
-                "  lorakit train --model M --data train.jsonl -o my-lora --resume"})
+                "  lorakit train --model M --data train.jsonl -o my-lora --resume",
+                "  lorakit synth model --preset base6m --dtype f32 -o base && \\",
+                "    lorakit train --full --model base --data text.jsonl --lr 1e-3 --weight-decay 0.1 --warmup 100 \\",
+                "    --schedule cosine --seq-len 256 --steps 2000 --save-every 200 -o pretrained"})
 public final class TrainCommand implements Callable<Integer> {
+    /** The LoRA-only options, refused with --full. */
+    static final List<String> LORA_OPTIONS = List.of("--rank", "--alpha", "--rslora", "--targets", "--lora-dropout",
+            "--init-adapter");
+
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Base Hugging Face model directory.")
     Path model;
 
@@ -44,7 +54,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval", paramLabel = "DEV.jsonl", description = "Evaluation data (loss logged at --eval-every and at the end).")
     Path eval;
 
-    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT_DIR", description = "Output adapter directory.")
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT_DIR",
+            description = "Output directory (the adapter, or with --full the model).")
     Path output;
 
     @Option(names = "--rank", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
@@ -66,13 +77,20 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--init-adapter", paramLabel = "DIR", description = "Start from this adapter instead of a fresh init.")
     Path initAdapter;
 
+    @Option(names = "--full", description = "Train every weight of the model (no LoRA); the output is a model directory.")
+    boolean full;
+
+    @Option(names = "--save-dtype", paramLabel = "DTYPE", description = "With --full: dtype of the saved weights, f32, bf16 or f16 (default: f32).")
+    String saveDtype;
+
     @Option(names = "--optimizer", defaultValue = "adamw", description = "adamw or sgd (default: ${DEFAULT-VALUE}).")
     String optimizer;
 
     @Option(names = "--lr", defaultValue = "2e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     double lr;
 
-    @Option(names = "--weight-decay", defaultValue = "0", description = "Decoupled weight decay (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--weight-decay", defaultValue = "0",
+            description = "Decoupled weight decay, on matrices only, not norms or biases (default: ${DEFAULT-VALUE}).")
     double weightDecay;
 
     @Option(names = "--betas", defaultValue = "0.9,0.999", split = ",", description = "AdamW betas (default: ${DEFAULT-VALUE}).")
@@ -128,13 +146,15 @@ public final class TrainCommand implements Callable<Integer> {
         if (betas.size() != 2) {
             throw new BadInputException("--betas: expected two numbers like 0.9,0.999, got " + betas);
         }
+        checkModeOptions();
         TrainConfig cfg = TrainConfig.builder().rank(rank).alpha(alpha == null ? 2.0 * rank : alpha).rslora(rslora)
                 .targets(List.copyOf(targets)).loraDropout(loraDropout).optimizer(optimizer.toLowerCase(Locale.ROOT)).lr(lr)
                 .weightDecay(weightDecay).beta1(betas.get(0)).beta2(betas.get(1)).warmupSteps(warmup)
                 .schedule(LearningRateSchedule.Kind.fromOptionName(schedule)).maxGradNorm(maxGradNorm).batchSize(batchSize)
                 .gradAccum(gradAccum).seqLen(seqLen).epochs(epochs).maxSteps(steps == null ? 0 : steps).seed(seed)
                 .shuffle(!noShuffle).evalEvery(evalEvery).saveEvery(saveEvery)
-                .initAdapter(initAdapter == null ? null : initAdapter.toString()).build();
+                .initAdapter(initAdapter == null ? null : initAdapter.toString()).full(full)
+                .saveDtype(saveDtype == null ? DType.F32 : parseSaveDtype(saveDtype)).build();
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch finished = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
@@ -197,6 +217,31 @@ public final class TrainCommand implements Callable<Integer> {
                     output);
         }
         return 0;
+    }
+
+    /** --full takes no LoRA option; --save-dtype needs --full. */
+    private void checkModeOptions() {
+        if (full) {
+            for (String o : LORA_OPTIONS) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
+                    throw new BadInputException(o + ": not a --full option (--full trains every weight of the model, "
+                            + "without a LoRA); remove " + o + " or --full");
+                }
+            }
+        } else if (saveDtype != null) {
+            throw new BadInputException("--save-dtype: only with --full (an adapter is saved in float32)");
+        }
+    }
+
+    static DType parseSaveDtype(String s) {
+        DType d = DType.fromTorchName(s.toLowerCase(Locale.ROOT));
+        if (d == null) {
+            d = DType.fromSafetensorsName(s.toUpperCase(Locale.ROOT));
+        }
+        if (d == null || !d.isCompute()) {
+            throw new BadInputException("--save-dtype: expected f32, bf16 or f16, got \"" + s + "\"");
+        }
+        return d;
     }
 
     /** The process's peak resident set size (Linux VmHWM), or -1 where unknown. */

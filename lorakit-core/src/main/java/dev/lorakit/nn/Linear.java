@@ -91,14 +91,17 @@ public final class Linear {
         Require.length("db", db, out);
         Require.length("dy", dy, (long) N * out);
         Require.distinct("Linear.backwardBias", "db, dy", db, dy);
-        // y_n = ... + b  ->  db += sum_n dy_n (columns in parallel)
+        // y_n = ... + b  ->  db += sum_n dy_n (column blocks in parallel, rows in order, contiguous segments)
         Parallel.forRange(out, Grain.rows(N), (o0, o1) -> {
-            for (int o = o0; o < o1; o++) {
-                double acc = 0;
-                for (int n = 0; n < N; n++) {
-                    acc += dy[n * out + o];
+            double[] acc = new double[o1 - o0];
+            for (int n = 0; n < N; n++) {
+                int row = n * out;
+                for (int o = o0; o < o1; o++) {
+                    acc[o - o0] += dy[row + o];
                 }
-                db[o] += (float) acc;
+            }
+            for (int o = o0; o < o1; o++) {
+                db[o] += (float) acc[o - o0];
             }
         });
     }

@@ -85,14 +85,19 @@ public final class RmsNorm {
             });
         }
         if (dw != null) {
-            // out_i = x_i * r * w_i: dw_i = sum_n dOut_ni x_ni r_n (columns in parallel, rows summed in float64)
+            // out_i = x_i * r * w_i: dw_i = sum_n dOut_ni x_ni r_n (column blocks in parallel; each block
+            // walks the rows in order, reading contiguous row segments, and sums each column in float64)
             Parallel.forRange(C, Math.max(1, Grain.rows(N)), (c0, c1) -> {
-                for (int i = c0; i < c1; i++) {
-                    double acc = 0;
-                    for (int n = 0; n < N; n++) {
-                        acc += (double) dOut[n * C + i] * x[n * C + i] * rstd[n];
+                double[] acc = new double[c1 - c0];
+                for (int n = 0; n < N; n++) {
+                    int row = n * C;
+                    double r = rstd[n];
+                    for (int i = c0; i < c1; i++) {
+                        acc[i - c0] += (double) dOut[row + i] * x[row + i] * r;
                     }
-                    dw[i] += (float) acc;
+                }
+                for (int i = c0; i < c1; i++) {
+                    dw[i] += (float) acc[i - c0];
                 }
             });
         }

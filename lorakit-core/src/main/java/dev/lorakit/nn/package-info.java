@@ -22,14 +22,18 @@
  *   <li><b>Frozen weights</b> are {@link dev.lorakit.tensor.Tensor}s in their stored dtype (F32,
  *       BF16, F16; heap or memory-mapped) and only ever go through
  *       {@link dev.lorakit.tensor.kernel.Matmul#gemm} or {@link dev.lorakit.tensor.ops.Ops}, never
- *       copied whole into Java arrays. Trainable parameters (LoRA A and B, norm weights) are F32
- *       {@code float[]}.</li>
+ *       copied whole into Java arrays. Trainable parameters (LoRA A and B, norm weights, and in
+ *       full-parameter training every weight) are F32 {@code float[]}; a trainable matrix goes
+ *       into the matmuls as a heap F32 {@code Tensor} view of its array, and its gradient
+ *       ({@link dev.lorakit.nn.Linear#backwardWeight}) is a {@code float[]} of the same shape.</li>
  *   <li><b>Threads and memory.</b> Work is multi-threaded through Matmul/Ops or
  *       {@link dev.lorakit.tensor.Parallel#forRange}. Nothing here allocates buffers that scale
  *       with the batch: scratch space comes in as a {@code work} argument (sized by a
  *       {@code workSize} method). The only allocations are O(1) objects per call (the
- *       {@code Tensor} views that wrap arrays for the GEMM, the lambdas handed to the pool) and,
- *       in {@link dev.lorakit.nn.Attention#backward}, one float[T] per parallel chunk.</li>
+ *       {@code Tensor} views that wrap arrays for the GEMM, the lambdas handed to the pool), the
+ *       per-head scratch arrays of {@link dev.lorakit.nn.Attention}, and in the column sums of
+ *       {@link dev.lorakit.nn.RmsNorm#backward} (dWeight) and {@link dev.lorakit.nn.Linear#backwardBias}
+ *       one double[] of the chunk's columns per parallel chunk.</li>
  *   <li><b>Aliasing.</b> Unless a method says otherwise, no output may share an array with an
  *       input.</li>
  * </ul>

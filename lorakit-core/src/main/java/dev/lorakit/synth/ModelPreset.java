@@ -14,6 +14,13 @@ import java.util.Locale;
 public enum ModelPreset {
     /** hidden 64, 2 layers, 4 heads / 2 KV heads, FFN 128, byte vocabulary (259). */
     TINY(64, 128, 2, 4, 2, 259, 512),
+    /**
+     * The bundled base model's shape, for pretraining from scratch with full-parameter training:
+     * hidden 256, 8 layers, 8 heads / 4 KV heads (head_dim 32), FFN 688, context 512, byte
+     * vocabulary (259), untied LM head: 5,936,896 parameters (5,804,032 in the blocks, 132,608 in
+     * the embedding and LM head).
+     */
+    BASE6M(256, 688, 8, 8, 4, 259, 512),
     /** ~20M parameters, the training benchmark's shape: hidden 512, 8 layers, 8 heads, FFN 1376, byte vocabulary. */
     BENCH20M(512, 1376, 8, 8, 8, 259, 2048),
     /** TinyLlama-1.1B: hidden 2048, 22 layers, 32 heads / 4 KV heads, FFN 5632, vocab 32000. */

@@ -17,7 +17,9 @@ import java.util.Set;
  *   v     = beta2 * v + (1 - beta2) * g^2
  *   p     = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
  * </pre>
- * which is {@code p -= lr * mhat / (sqrt(vhat) + eps)} with eps added as torch adds it. The
+ * which is {@code p -= lr * mhat / (sqrt(vhat) + eps)} with eps added as torch adds it. The decay
+ * line applies only to parameters with {@link NamedParameter#decay()} (matrices; not RMSNorm
+ * weights or biases, like a torch param group with weight_decay 0 for them). The
  * moments m, v are stored in float32 (as torch stores them for float32 parameters); each
  * element's arithmetic runs in float64 and is rounded once per stored value. Every element is
  * independent, so the result does not depend on the thread count.
@@ -101,9 +103,9 @@ public final class AdamW implements Optimizer {
         double biasCorrection1 = 1 - Math.pow(beta1, t);
         double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(beta2, t));
         double stepSize = lr / biasCorrection1;
-        double decay = 1 - lr * weightDecay;
         for (int k = 0; k < params.size(); k++) {
             NamedParameter p = params.get(k);
+            double decay = p.decay() ? 1 - lr * weightDecay : 1;
             float[] m = expAvg[k];
             float[] v = expAvgSq[k];
             float[] values = p.values();

@@ -22,30 +22,42 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A Llama-family model set up for LoRA training: frozen base weights stay memory-mapped in their
- * stored dtype; the trainable {@link LoraParameters} sit beside any of the 7 projections of any
- * layer. {@link #forward} keeps every activation its backward needs (llm.c style, one buffer per
- * role, grown to the largest batch seen); {@link #backward} walks the same lines in reverse and
- * accumulates dA and dB. Gradients flow through the frozen weights (matmuls with W in its stored
- * dtype) but never into them.
+ * A Llama-family model set up for training, in one of two modes. LoRA: frozen base weights stay
+ * memory-mapped in their stored dtype; the trainable {@link LoraParameters} sit beside any of the
+ * 7 projections of any layer. Full ({@link FullParameters}): every weight is a trainable float32
+ * array and gets a gradient (projection weights and biases, norms, embeddings, LM head; tied
+ * embeddings sum both gradients). {@link #forward} keeps every activation its backward needs
+ * (llm.c style, one buffer per role, grown to the largest batch seen); {@link #backward} walks
+ * the same lines in reverse and accumulates the gradients of whatever is trainable. In LoRA mode
+ * gradients flow through the frozen weights (matmuls with W in its stored dtype) but never into
+ * them, and no weight-gradient work is done.
  *
  * <p>Legend: B sequences, T positions (padded), N = B*T rows, C hidden, H/KV heads, D head dim,
  * F FFN size, V vocabulary, R a LoRA rank.
  */
 public final class LlamaTrainingModel implements AutoCloseable {
-    private final HfModelDirectory dir;
+    private final HfModelDirectory dir;         // null in full mode (the weights are copies)
+    private final FullParameters full;          // null in LoRA mode
     private final ModelConfig c;
     private final Tensor embed;                 // [V, C]
     private final Tensor lmHead;                // [V, C] (the embedding when tied)
     private final float[] finalNorm;            // [C]
+    private final float[] dEmbed;               // [V, C] full mode only, else null
+    private final float[] dLmHead;              // [V, C] full mode only (dEmbed itself when tied)
+    private final float[] dFinalNorm;           // [C] full mode only
     private final BlockWeights[] blocks;
+    private final BlockGrads[] blockGrads;      // full mode only, else null
     private final List<LoraParameters> loras;
     private final LoraParameters[][] loraAt;   // [layer][projection] or null
     private final RopeTables rope;
     private final float eps;
 
-    /** Frozen weights of one block. */
+    /** Weights of one block (frozen in LoRA mode, views of the trained arrays in full mode). */
     private record BlockWeights(float[] inputNorm, float[] postNorm, Tensor[] w, float[][] bias) {
+    }
+
+    /** Gradients of one block's weights (full mode); dBias[p] null where the projection has no bias. */
+    private record BlockGrads(float[] dInputNorm, float[] dPostNorm, float[][] dW, float[][] dBias) {
     }
 
     // ---- activations of the last forward (per layer where the backward needs them) ----
@@ -91,22 +103,35 @@ public final class LlamaTrainingModel implements AutoCloseable {
     private float[] dk;
     private float[] dv;
 
-    private LlamaTrainingModel(HfModelDirectory dir, List<LoraParameters> loras) {
+    private LlamaTrainingModel(HfModelDirectory dir, FullParameters full, List<LoraParameters> loras) {
         this.dir = dir;
-        this.c = dir.config();
-        this.embed = dir.weight(WeightLayout.EMBED_TOKENS);
-        this.lmHead = c.tieWordEmbeddings() ? embed : dir.weight(WeightLayout.LM_HEAD);
-        this.finalNorm = dir.weight(WeightLayout.FINAL_NORM).toFloatArray();
+        this.full = full;
+        this.c = full != null ? full.config() : dir.config();
+        this.embed = weight(WeightLayout.EMBED_TOKENS);
+        this.lmHead = c.tieWordEmbeddings() ? embed : weight(WeightLayout.LM_HEAD);
+        this.finalNorm = vector(WeightLayout.FINAL_NORM);
+        this.dEmbed = grad(WeightLayout.EMBED_TOKENS);
+        this.dLmHead = c.tieWordEmbeddings() ? dEmbed : grad(WeightLayout.LM_HEAD);
+        this.dFinalNorm = grad(WeightLayout.FINAL_NORM);
         this.blocks = new BlockWeights[c.numHiddenLayers()];
+        this.blockGrads = full != null ? new BlockGrads[blocks.length] : null;
         for (int l = 0; l < blocks.length; l++) {
             Tensor[] w = new Tensor[Projection.values().length];
             float[][] bias = new float[w.length][];
+            float[][] dW = new float[w.length][];
+            float[][] dBias = new float[w.length][];
             for (Projection p : Projection.values()) {
-                w[p.ordinal()] = dir.weight(p.weightName(l));
-                bias[p.ordinal()] = c.hasBias(p) ? dir.weight(p.biasName(l)).toFloatArray() : null;
+                w[p.ordinal()] = weight(p.weightName(l));
+                bias[p.ordinal()] = c.hasBias(p) ? vector(p.biasName(l)) : null;
+                dW[p.ordinal()] = grad(p.weightName(l));
+                dBias[p.ordinal()] = c.hasBias(p) ? grad(p.biasName(l)) : null;
             }
-            blocks[l] = new BlockWeights(dir.weight(WeightLayout.inputLayernorm(l)).toFloatArray(),
-                    dir.weight(WeightLayout.postAttentionLayernorm(l)).toFloatArray(), w, bias);
+            blocks[l] = new BlockWeights(vector(WeightLayout.inputLayernorm(l)), vector(WeightLayout.postAttentionLayernorm(l)),
+                    w, bias);
+            if (blockGrads != null) {
+                blockGrads[l] = new BlockGrads(grad(WeightLayout.inputLayernorm(l)), grad(WeightLayout.postAttentionLayernorm(l)),
+                        dW, dBias);
+            }
         }
         this.loras = List.copyOf(loras);
         this.loraAt = new LoraParameters[blocks.length][Projection.values().length];
@@ -127,30 +152,73 @@ public final class LlamaTrainingModel implements AutoCloseable {
         this.eps = (float) c.rmsNormEps();
     }
 
+    /** A weight: mapped from the directory (LoRA mode) or a view of the trained copy (full mode). */
+    private Tensor weight(String name) {
+        return full != null ? full.weight(name) : dir.weight(name);
+    }
+
+    /** A 1-D weight as float[]: a copy (LoRA mode) or the trained array itself (full mode). */
+    private float[] vector(String name) {
+        return full != null ? full.values(name) : dir.weight(name).toFloatArray();
+    }
+
+    /** The gradient buffer of a weight in full mode; null (frozen) in LoRA mode. */
+    private float[] grad(String name) {
+        return full != null ? full.grad(name) : null;
+    }
+
     /** Opens a model directory (weights validated, memory-mapped) with the given trainable LoRAs. */
     public static LlamaTrainingModel open(Path modelDir, List<LoraParameters> loras) {
         HfModelDirectory dir = HfModelDirectory.open(modelDir);
         try {
             dir.validateWeights();
-            return new LlamaTrainingModel(dir, loras);
+            return new LlamaTrainingModel(dir, null, loras);
         } catch (RuntimeException | Error e) {
             dir.close();
             throw e;
         }
     }
 
+    /**
+     * A model training every weight of {@code params} (float32 copies made by
+     * {@link FullParameters#copyOf}, trained in place); no directory stays open.
+     */
+    public static LlamaTrainingModel full(FullParameters params) {
+        return new LlamaTrainingModel(null, params, List.of());
+    }
+
+    /**
+     * A model training {@code params}: LoRAs beside the frozen weights of {@code modelDir}, or
+     * every weight (full parameters, already copied from {@code modelDir}, which is then not
+     * opened again).
+     */
+    public static LlamaTrainingModel open(Path modelDir, TrainableParameters params) {
+        return switch (params) {
+            case LoraParameterSet lora -> open(modelDir, lora.loras());
+            case FullParameters f -> full(f);
+        };
+    }
+
     public ModelConfig config() {
         return c;
     }
 
-    /** The trainable parameters, in the order given. */
+    /** The trainable LoRAs, in the order given (empty in full mode). */
     public List<LoraParameters> loras() {
         return loras;
     }
 
-    /** Zeroes every LoRA gradient. */
+    /** True in full mode (every weight trainable). */
+    public boolean isFull() {
+        return full != null;
+    }
+
+    /** Zeroes every gradient (the LoRAs', or in full mode every weight's). */
     public void zeroGrad() {
         loras.forEach(LoraParameters::zeroGrad);
+        if (full != null) {
+            full.zeroGrad();
+        }
     }
 
     /**
@@ -230,7 +298,10 @@ public final class LlamaTrainingModel implements AutoCloseable {
         }
     }
 
-    /** Backward of the last forward: accumulates every LoRA's dA and dB. */
+    /**
+     * Backward of the last forward: accumulates every LoRA's dA and dB, or in full mode the
+     * gradient of every weight.
+     */
     public void backward() {
         int N = B * T;
         int C = c.hiddenSize();
@@ -244,11 +315,15 @@ public final class LlamaTrainingModel implements AutoCloseable {
         // logits = xnF Wlm^T
         Arrays.fill(dxn, 0, N * C, 0f);
         Linear.backwardInput(dxn, logits, lmHead, N);
+        if (dLmHead != null) {
+            Linear.backwardWeight(dLmHead, logits, xnF, N, C, V);
+        }
         // xnF = rmsnorm(xFinal)
         Arrays.fill(dx, 0, N * C, 0f);
-        RmsNorm.backward(dx, null, dxn, xFinal, finalNorm, rstdF, N, C);
+        RmsNorm.backward(dx, dFinalNorm, dxn, xFinal, finalNorm, rstdF, N, C);
         for (int l = blocks.length - 1; l >= 0; l--) {
             BlockWeights bw = blocks[l];
+            BlockGrads bg = blockGrads != null ? blockGrads[l] : null;
             // x' = xMid + down(h): dxMid = dx (kept in dx), dh = down^T-backward
             Arrays.fill(dBig, 0, N * F, 0f);
             projectBackward(l, Projection.DOWN_PROJ, dBig, dx, h[l], N);
@@ -261,7 +336,7 @@ public final class LlamaTrainingModel implements AutoCloseable {
             projectBackward(l, Projection.GATE_PROJ, dxn, dGate, xn2[l], N);
             projectBackward(l, Projection.UP_PROJ, dxn, dUp, xn2[l], N);
             // xn2 = rmsnorm(xMid): dxMid += ...
-            RmsNorm.backward(dx, null, dxn, xMid[l], bw.postNorm, rstd2[l], N, C);
+            RmsNorm.backward(dx, bg != null ? bg.dPostNorm : null, dxn, xMid[l], bw.postNorm, rstd2[l], N, C);
             // xMid = x + o(attOut): dx (residual) = dxMid, dAttOut = o-backward
             Arrays.fill(dBig, 0, N * H * D, 0f);
             projectBackward(l, Projection.O_PROJ, dBig, dx, attOut[l], N);
@@ -278,14 +353,25 @@ public final class LlamaTrainingModel implements AutoCloseable {
             projectBackward(l, Projection.K_PROJ, dxn, dk, xn1[l], N);
             projectBackward(l, Projection.V_PROJ, dxn, dv, xn1[l], N);
             // xn1 = rmsnorm(x): dx += ...
-            RmsNorm.backward(dx, null, dxn, xIn[l], bw.inputNorm, rstd1[l], N, C);
+            RmsNorm.backward(dx, bg != null ? bg.dInputNorm : null, dxn, xIn[l], bw.inputNorm, rstd1[l], N, C);
         }
-        // x = embed_tokens[ids]: the embedding is frozen, the gradient stops here
+        // x = embed_tokens[ids]: scatter-add into the table's rows (full mode); frozen, the gradient stops here
+        if (dEmbed != null) {
+            Embedding.backward(dEmbed, dx, ids, N, c.vocabSize(), C);
+        }
     }
 
-    /** dx += dy W (frozen weight) and the LoRA branch's dx, dA, dB. */
+    /** dx += dy W, and dW += dy^T x, db += sum dy (full mode), or the LoRA branch's dx, dA, dB. */
     private void projectBackward(int layer, Projection p, float[] dxOut, float[] dy, float[] x, int N) {
-        Linear.backwardInput(dxOut, dy, blocks[layer].w[p.ordinal()], N);
+        Tensor w = blocks[layer].w[p.ordinal()];
+        Linear.backwardInput(dxOut, dy, w, N);
+        if (blockGrads != null) {
+            BlockGrads bg = blockGrads[layer];
+            Linear.backwardWeight(bg.dW[p.ordinal()], dy, x, N, w.dim(1), w.dim(0));
+            if (bg.dBias[p.ordinal()] != null) {
+                Linear.backwardBias(bg.dBias[p.ordinal()], dy, N, w.dim(0));
+            }
+        }
         LoraParameters lp = loraAt[layer][p.ordinal()];
         if (lp != null) {
             int i = loras.indexOf(lp);
@@ -362,6 +448,8 @@ public final class LlamaTrainingModel implements AutoCloseable {
 
     @Override
     public void close() {
-        dir.close();
+        if (dir != null) {
+            dir.close();
+        }
     }
 }

@@ -6,8 +6,10 @@ import java.util.Map;
 
 /**
  * Plain stochastic gradient descent as torch.optim.SGD without momentum: weight decay is the
- * classic L2 term added to the gradient, {@code p -= lr * (g + weight_decay * p)}. It keeps no
- * buffers; its state is the step count.
+ * classic L2 term added to the gradient, {@code p -= lr * (g + weight_decay * p)} (without momentum
+ * the same update as decoupled decay), for parameters with {@link NamedParameter#decay()} only
+ * (matrices; RMSNorm weights and biases get {@code p -= lr * g}). It keeps no buffers; its state
+ * is the step count.
  */
 public final class Sgd implements Optimizer {
     /** The kind name in checkpoints. */
@@ -52,13 +54,14 @@ public final class Sgd implements Optimizer {
         }
         step++;
         for (NamedParameter p : params) {
+            double wd = p.decay() ? weightDecay : 0;
             float[] values = p.values();
             float[] grads = p.grads();
             int vo = p.valuesOffset();
             int go = p.gradsOffset();
             for (int i = 0; i < p.size(); i++) {
                 double value = values[vo + i];
-                values[vo + i] = (float) (value - lr * (grads[go + i] + weightDecay * value));
+                values[vo + i] = (float) (value - lr * (grads[go + i] + wd * value));
             }
         }
     }

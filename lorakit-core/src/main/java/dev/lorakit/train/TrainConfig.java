@@ -5,16 +5,20 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lorakit.BadInputException;
+import dev.lorakit.tensor.DType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
 /**
- * Every option of a LoRA training run, validated, and its JSON form (saved in each checkpoint
- * so a run can be resumed and audited). JSON keys are snake_case, PEFT's names where PEFT has
- * one ({@code r}, {@code lora_alpha}, {@code use_rslora}, {@code target_modules},
- * {@code lora_dropout}). Defaults ({@link #builder()}) follow PEFT and the Hugging Face Trainer
- * where they have one.
+ * Every option of a training run (LoRA or full-parameter), validated, and its JSON form (saved
+ * in each checkpoint so a run can be resumed and audited). JSON keys are snake_case, PEFT's
+ * names where PEFT has one ({@code r}, {@code lora_alpha}, {@code use_rslora},
+ * {@code target_modules}, {@code lora_dropout}). Defaults ({@link #builder()}) follow PEFT and
+ * the Hugging Face Trainer where they have one. With {@code full}, the LoRA options (r,
+ * lora_alpha, use_rslora, target_modules) are unused; init_adapter must be null and lora_dropout
+ * 0. The keys {@code full} and {@code save_dtype} may be absent from older JSON (false,
+ * float32).
  *
  * @param rank         LoRA rank r (>= 1)
  * @param alpha        lora_alpha (> 0)
@@ -23,7 +27,9 @@ import java.util.Objects;
  * @param loraDropout  dropout on the LoRA branch input, in [0, 1)
  * @param optimizer    "adamw" or "sgd"
  * @param lr           peak learning rate (> 0)
- * @param weightDecay  weight decay (>= 0; decoupled for AdamW, L2 for SGD)
+ * @param weightDecay  weight decay (>= 0; decoupled for AdamW, L2 for SGD), applied to matrices
+ *                     only (LoRA factors, embeddings, projections, LM head; not RMSNorm weights or
+ *                     biases)
  * @param beta1        AdamW beta1 in [0, 1)
  * @param beta2        AdamW beta2 in [0, 1)
  * @param eps          AdamW epsilon (> 0)
@@ -40,19 +46,21 @@ import java.util.Objects;
  * @param evalEvery    evaluate every this many steps; 0 never (except at the end, if the trainer does)
  * @param saveEvery    save a checkpoint every this many steps; 0 only at the end
  * @param initAdapter  adapter directory to start from instead of a fresh LoRA init, or null
+ * @param full         train every weight of the model instead of a LoRA (the output is a model directory)
+ * @param saveDtype    dtype of the saved model's weights with {@code full} (F32, BF16, F16); F32 otherwise
  */
 public record TrainConfig(int rank, double alpha, boolean rslora, List<String> targets, double loraDropout,
                           String optimizer, double lr, double weightDecay, double beta1, double beta2, double eps,
                           long warmupSteps, LearningRateSchedule.Kind schedule, double maxGradNorm, int batchSize,
                           int gradAccum, int seqLen, int epochs, long maxSteps, long seed, boolean shuffle,
-                          long evalEvery, long saveEvery, String initAdapter) {
+                          long evalEvery, long saveEvery, String initAdapter, boolean full, DType saveDtype) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** The JSON keys, in the order {@link #toJson()} writes them. */
     public static final List<String> KEYS = List.of("r", "lora_alpha", "use_rslora", "target_modules", "lora_dropout",
             "optimizer", "lr", "weight_decay", "beta1", "beta2", "eps", "warmup_steps", "lr_schedule", "max_grad_norm",
             "batch_size", "grad_accum", "seq_len", "epochs", "max_steps", "seed", "shuffle", "eval_every",
-            "save_every", "init_adapter");
+            "save_every", "init_adapter", "full", "save_dtype");
 
     public TrainConfig {
         targets = List.copyOf(Objects.requireNonNull(targets, "targets"));
@@ -78,6 +86,11 @@ public record TrainConfig(int rank, double alpha, boolean rslora, List<String> t
         require(evalEvery >= 0, "eval_every", evalEvery, "an integer >= 0 (0: never)");
         require(saveEvery >= 0, "save_every", saveEvery, "an integer >= 0 (0: only at the end)");
         require(initAdapter == null || !initAdapter.isBlank(), "init_adapter", initAdapter, "an adapter directory or null");
+        require(!full || initAdapter == null, "init_adapter", initAdapter, "null when full is true (no LoRA in full training)");
+        require(!full || loraDropout == 0, "lora_dropout", loraDropout, "0 when full is true (no LoRA in full training)");
+        require(saveDtype != null && saveDtype.isCompute(), "save_dtype", saveDtype, "float32, bfloat16 or float16");
+        require(full || saveDtype == DType.F32, "save_dtype", saveDtype == null ? null : saveDtype.torchName(),
+                "float32 unless full is true (an adapter is saved in float32)");
     }
 
     private static void require(boolean ok, String key, Object value, String expected) {
@@ -145,6 +158,8 @@ public record TrainConfig(int rank, double alpha, boolean rslora, List<String> t
         } else {
             o.put("init_adapter", initAdapter);
         }
+        o.put("full", full);
+        o.put("save_dtype", saveDtype.torchName());
         return o;
     }
 
@@ -179,13 +194,22 @@ public record TrainConfig(int rank, double alpha, boolean rslora, List<String> t
         if (!init.isNull() && !init.isTextual()) {
             throw r.bad("init_adapter", "a string or null");
         }
+        boolean full = node.has("full") && r.bool("full"); // absent in checkpoints of LoRA-only lorakit
+        DType saveDtype = DType.F32;
+        if (node.has("save_dtype")) {
+            saveDtype = DType.fromTorchName(r.string("save_dtype"));
+            if (saveDtype == null || !saveDtype.isCompute()) {
+                throw r.bad("save_dtype", "float32, bfloat16 or float16");
+            }
+        }
         try {
             return new TrainConfig(r.integer("r"), r.number("lora_alpha"), r.bool("use_rslora"), targets,
                     r.number("lora_dropout"), r.string("optimizer"), r.number("lr"), r.number("weight_decay"),
                     r.number("beta1"), r.number("beta2"), r.number("eps"), r.longInteger("warmup_steps"), schedule,
                     r.number("max_grad_norm"), r.integer("batch_size"), r.integer("grad_accum"), r.integer("seq_len"),
                     r.integer("epochs"), r.longInteger("max_steps"), r.longInteger("seed"), r.bool("shuffle"),
-                    r.longInteger("eval_every"), r.longInteger("save_every"), init.isNull() ? null : init.asText());
+                    r.longInteger("eval_every"), r.longInteger("save_every"), init.isNull() ? null : init.asText(), full,
+                    saveDtype);
         } catch (BadInputException e) {
             // a field read failed (already located) or the constructor's validation did (not yet)
             throw e.getMessage().startsWith(where + ": ") ? e : new BadInputException(where + ": " + e.getMessage(), e);
@@ -297,6 +321,8 @@ public record TrainConfig(int rank, double alpha, boolean rslora, List<String> t
         private long evalEvery = 0;
         private long saveEvery = 0;
         private String initAdapter;
+        private boolean full;
+        private DType saveDtype = DType.F32;
 
         private Builder() {
         }
@@ -326,6 +352,8 @@ public record TrainConfig(int rank, double alpha, boolean rslora, List<String> t
             evalEvery = c.evalEvery;
             saveEvery = c.saveEvery;
             initAdapter = c.initAdapter;
+            full = c.full;
+            saveDtype = c.saveDtype;
         }
 
         public Builder rank(int v) {
@@ -448,11 +476,21 @@ public record TrainConfig(int rank, double alpha, boolean rslora, List<String> t
             return this;
         }
 
+        public Builder full(boolean v) {
+            full = v;
+            return this;
+        }
+
+        public Builder saveDtype(DType v) {
+            saveDtype = v;
+            return this;
+        }
+
         /** The validated config. */
         public TrainConfig build() {
             return new TrainConfig(rank, alpha, rslora, targets, loraDropout, optimizer, lr, weightDecay, beta1, beta2,
                     eps, warmupSteps, schedule, maxGradNorm, batchSize, gradAccum, seqLen, epochs, maxSteps, seed,
-                    shuffle, evalEvery, saveEvery, initAdapter);
+                    shuffle, evalEvery, saveEvery, initAdapter, full, saveDtype);
         }
     }
 }

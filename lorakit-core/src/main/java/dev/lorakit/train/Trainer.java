@@ -1,40 +1,30 @@
 package dev.lorakit.train;
 
 import dev.lorakit.BadInputException;
-import dev.lorakit.io.AtomicFiles;
 import dev.lorakit.io.hf.HfModelDirectory;
 import dev.lorakit.io.hf.ModelConfig;
-import dev.lorakit.io.hf.Projection;
-import dev.lorakit.io.peft.LoraAdapter;
 import dev.lorakit.io.peft.LoraAdapterWriter;
-import dev.lorakit.io.peft.LoraConfig;
-import dev.lorakit.io.peft.LoraModule;
-import dev.lorakit.io.peft.PeftKeys;
-import dev.lorakit.io.peft.TargetModules;
 import dev.lorakit.io.tokenizer.SpecialTokenIds;
 import dev.lorakit.io.tokenizer.TextTokenizer;
-import dev.lorakit.tensor.Shape;
-import dev.lorakit.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.function.BooleanSupplier;
 
 /**
- * The LoRA training loop: data -> batches (gradient accumulation) -> forward/backward ->
+ * The training loop, for LoRA and full-parameter runs alike (the difference lives in
+ * {@link TrainableParameters}): data -> batches (gradient accumulation) -> forward/backward ->
  * clipping -> optimizer step with the scheduled learning rate -> log, evaluation and atomic
- * checkpoints; at the end (or when stopped) a PEFT adapter in the output directory. A run resumed
- * from its checkpoint continues bit for bit: the checkpoint holds the LoRA factors, the optimizer
- * moments, the dropout RNG state and the data position.
+ * checkpoints; at the end (or when stopped) the result in the output directory. A run resumed
+ * from its checkpoint continues bit for bit: the checkpoint holds the trainable tensors, the
+ * optimizer moments, the dropout RNG state and the data position.
  *
- * <p>Output directory: adapter_config.json + adapter_model.safetensors (the adapter),
- * training_log.jsonl, and checkpoint/ (the latest checkpoint).
+ * <p>Output directory: the result (LoRA: adapter_config.json + adapter_model.safetensors; full:
+ * config.json, model.safetensors and the base model's tokenizer files), training_log.jsonl, and
+ * checkpoint/ (the latest checkpoint).
  */
 public final class Trainer {
     /** The checkpoint directory inside the output directory. */
@@ -70,10 +60,11 @@ public final class Trainer {
     }
 
     /**
-     * Trains a LoRA on {@code train} (and evaluates on {@code eval} if given) and writes the output
-     * directory. With {@code resume}, continues from {@code out/checkpoint} (its config must equal
-     * {@code cfg}). {@code stop} is polled between steps (Ctrl-C): a checkpoint and the adapter so
-     * far are saved before returning.
+     * Trains a LoRA (or with {@link TrainConfig#full()} every weight) on {@code train} (and
+     * evaluates on {@code eval} if given) and writes the output directory. With {@code resume},
+     * continues from {@code out/checkpoint} (its config must equal {@code cfg}). {@code stop} is
+     * polled between steps (Ctrl-C): a checkpoint and the result so far are saved before
+     * returning.
      */
     public static Result run(Path modelDir, TrainConfig cfg, Path train, Path eval, Path out, boolean resume,
                              Listener listener, BooleanSupplier stop) throws IOException {
@@ -115,24 +106,11 @@ public final class Trainer {
         if (trainData.examples().isEmpty()) {
             throw new BadInputException(train + ": no example has a token to learn after truncation to --seq-len " + cfg.seqLen());
         }
-        List<LoraParameters> params = initialParameters(mc, cfg);
+        TrainableParameters params = cfg.full() ? FullParameters.load(modelDir) : LoraParameterSet.initial(mc, cfg);
         if (ckpt != null) {
-            Map<String, Shape> expected = new LinkedHashMap<>();
-            for (LoraParameters p : params) {
-                expected.put(PeftKeys.loraA(p.module()), Shape.of(p.rank(), p.inFeatures()));
-                expected.put(PeftKeys.loraB(p.module()), Shape.of(p.outFeatures(), p.rank()));
-            }
-            ckpt.requireTrainable(ckptDir, expected);
-            for (LoraParameters p : params) {
-                copyInto(ckpt.trainable().get(PeftKeys.loraA(p.module())), p.a());
-                copyInto(ckpt.trainable().get(PeftKeys.loraB(p.module())), p.b());
-            }
+            params.restore(ckpt, ckptDir);
         }
-        List<NamedParameter> named = new ArrayList<>();
-        for (LoraParameters p : params) {
-            named.add(NamedParameter.of(PeftKeys.loraA(p.module()), p.a(), p.gradA()));
-            named.add(NamedParameter.of(PeftKeys.loraB(p.module()), p.b(), p.gradB()));
-        }
+        List<NamedParameter> named = params.parameters();
         Optimizer optimizer = cfg.createOptimizer(named);
         long totalSteps = cfg.totalSteps(trainData.size());
         LearningRateSchedule schedule = cfg.lrSchedule(totalSteps);
@@ -213,30 +191,8 @@ public final class Trainer {
             }
         }
         saveCheckpoint(ckptDir, cfg, step, batcher, params, optimizer, dropoutRng);
-        writeAdapter(out, mc, cfg, params, modelDir);
+        params.writeOutput(out, modelDir, cfg);
         return new Result(step, totalSteps, lastLoss, lastEval, tokens, (System.nanoTime() - t0) / 1e9, stopped);
-    }
-
-    /** Fresh PEFT-initialised LoRAs on the configured projections of every layer, or copies of --init-adapter. */
-    static List<LoraParameters> initialParameters(ModelConfig mc, TrainConfig cfg) {
-        List<LoraParameters> params = new ArrayList<>();
-        if (cfg.initAdapter() != null) {
-            try (LoraAdapter init = LoraAdapter.open(Path.of(cfg.initAdapter()))) {
-                for (LoraModule m : init.modules()) {
-                    params.add(LoraParameters.copyOf(m));
-                }
-            }
-            return params;
-        }
-        Random rnd = new Random(cfg.seed());
-        for (int layer = 0; layer < mc.numHiddenLayers(); layer++) {
-            for (Projection p : Projection.values()) {
-                if (cfg.targets().contains(p.moduleName())) {
-                    params.add(LoraParameters.init(mc, layer, p, cfg.rank(), (float) cfg.loraScaling(), rnd));
-                }
-            }
-        }
-        return params;
     }
 
     /** Mean cross-entropy over every target of the evaluation data (no dropout, no gradients). */
@@ -255,52 +211,9 @@ public final class Trainer {
         return count == 0 ? Double.NaN : sum / count;
     }
 
-    private static void saveCheckpoint(Path dir, TrainConfig cfg, long step, Batcher batcher, List<LoraParameters> params,
+    private static void saveCheckpoint(Path dir, TrainConfig cfg, long step, Batcher batcher, TrainableParameters params,
                                        Optimizer optimizer, TrainRng dropoutRng) throws IOException {
-        Map<String, Tensor> trainable = new LinkedHashMap<>();
-        for (LoraParameters p : params) {
-            trainable.put(PeftKeys.loraA(p.module()), p.aTensor());
-            trainable.put(PeftKeys.loraB(p.module()), p.bTensor());
-        }
-        new Checkpoint(cfg, step, batcher.position(), trainable, optimizer.exportState(),
+        new Checkpoint(cfg, step, batcher.position(), params.tensors(), optimizer.exportState(),
                 Map.of(DROPOUT_RNG, dropoutRng.state())).save(dir);
-    }
-
-    /**
-     * Writes the adapter files into {@code out} (each file replaced atomically; the log and
-     * checkpoint beside them stay): r and alpha as trained, rsLoRA as configured.
-     */
-    static void writeAdapter(Path out, ModelConfig mc, TrainConfig cfg, List<LoraParameters> params, Path modelDir)
-            throws IOException {
-        List<String> names = params.stream().map(LoraParameters::module).toList();
-        LoraConfig lc;
-        List<LoraModule> modules = new ArrayList<>();
-        if (cfg.initAdapter() != null) {
-            try (LoraAdapter init = LoraAdapter.open(Path.of(cfg.initAdapter()))) {
-                lc = init.config();
-            }
-        } else {
-            lc = LoraConfig.builder().r(cfg.rank()).loraAlpha(cfg.alpha()).useRslora(cfg.rslora())
-                    .loraDropout(cfg.loraDropout()).targetModules(TargetModules.suffixesOf(names))
-                    .baseModelNameOrPath(modelDir.toString()).build();
-        }
-        for (LoraParameters p : params) {
-            modules.add(LoraModule.of(p.module(), p.aTensor(), p.bTensor(), lc));
-        }
-        Path tmp = Files.createTempDirectory(out.toAbsolutePath().getParent(), "." + out.getFileName() + ".adapter.");
-        Files.delete(tmp);
-        try {
-            LoraAdapterWriter.write(tmp, lc, modules);
-            for (String f : List.of(PeftKeys.WEIGHTS_FILE, PeftKeys.CONFIG_FILE)) {
-                Files.move(tmp.resolve(f), out.resolve(f), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            AtomicFiles.deleteRecursively(tmp);
-        }
-    }
-
-    private static void copyInto(Tensor t, float[] dst) {
-        float[] v = t.toFloatArray();
-        System.arraycopy(v, 0, dst, 0, dst.length);
     }
 }

@@ -63,6 +63,36 @@ class EmbeddingTest {
         assertClose("dTable after two calls", scaled(2, fd), added(dTable, prior), GRAD_TOL);
     }
 
+    /**
+     * A tied table (embedding lookup and LM head, as with tie_word_embeddings): the scatter-add
+     * backward and the LM head's weight gradient accumulate into one dTable, which must be the
+     * finite-difference gradient of L = sum(dOut * table[ids]) + sum(dLogits * (h table^T)).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3, 4, 5, 6})
+    void tiedTableGetsTheLookupAndTheLmHeadGradients(int seed) {
+        Random rnd = new Random(100 + seed);
+        int N = 1 + rnd.nextInt(7);
+        int C = 3 + rnd.nextInt(31);
+        int V = 2 + rnd.nextInt(9);
+        float[] table = randn(rnd, V * C);
+        float[] h = randn(rnd, N * C);  // the final hidden states the LM head reads
+        int[] ids = new int[N];
+        for (int n = 0; n < N; n++) {
+            ids[n] = rnd.nextInt(V);
+        }
+        float[] dOut = randn(rnd, N * C);
+        float[] dLogits = randn(rnd, N * V);
+        double[] tab = d(table);
+        double[] hd = d(h);
+        double[] fd = numeric(tab, () -> dot(dOut, reference(ids, tab, N, C)) + dot(dLogits, LinearTest.reference(hd, tab, null, N, C, V)));
+        float[] prior = randn(rnd, V * C);
+        float[] dTable = prior.clone();
+        Linear.backwardWeight(dTable, dLogits, h, N, C, V);
+        Embedding.backward(dTable, dOut, ids, N, V, C);
+        assertClose("tied dTable", fd, added(dTable, prior), GRAD_TOL);
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {-1, 5})
     void rejectsIdsOutsideTheVocabulary(int id) {
