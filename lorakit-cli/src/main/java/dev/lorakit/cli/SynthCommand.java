@@ -78,6 +78,11 @@ public final class SynthCommand {
         @Option(names = "--dtype", defaultValue = "bf16", description = "f32, f16 or bf16 (default: ${DEFAULT-VALUE}).")
         String dtype;
 
+        @Option(names = "--init", defaultValue = "random",
+                description = "random (activations of realistic scale, for kernels and benchmarks) or pretrain "
+                        + "(N(0, 0.02), scaled residual outputs, unit norms: a starting point for train --full) (default: ${DEFAULT-VALUE}).")
+        String init;
+
         @Option(names = "--seed", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")
         long seed;
 
@@ -97,8 +102,13 @@ public final class SynthCommand {
             refuseExistingFile(output);
             ModelConfig config = p.config(dt);
             long t0 = System.nanoTime();
+            SyntheticModel.Init how = switch (init.toLowerCase(Locale.ROOT)) {
+                case "random" -> SyntheticModel.Init.RANDOM;
+                case "pretrain" -> SyntheticModel.Init.PRETRAIN;
+                default -> throw new BadInputException("--init: expected random or pretrain, got \"" + init + "\"");
+            };
             SyntheticModel.write(output, config, dt, seed, SyntheticModel.DEFAULT_SHARD_BYTES,
-                    config.vocabSize() == dev.lorakit.io.tokenizer.ByteTokenizerBuilder.VOCAB_SIZE);
+                    config.vocabSize() == dev.lorakit.io.tokenizer.ByteTokenizerBuilder.VOCAB_SIZE, how);
             report(spec.commandLine().getOut(), global, "model", output, t0);
             return 0;
         }
