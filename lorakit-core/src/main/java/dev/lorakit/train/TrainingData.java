@@ -37,7 +37,13 @@ public record TrainingData(Path path, Format format, List<TrainingExample> examp
         /** {"text": str}: plain language modelling. */
         TEXT("text"),
         /** {"input_ids": [int], "labels": [int]}: pre-tokenized, Hugging Face label convention. */
-        TOKENIZED("input_ids");
+        TOKENIZED("input_ids"),
+        /**
+         * A plain-text file ({@code .txt}, not JSON): every non-blank line is a paragraph,
+         * tokenized like {"text"} (the tokenizer's BOS separates paragraphs and is never a
+         * target), concatenated and cut into windows of --seq-len tokens (pretraining).
+         */
+        PACKED_TEXT("");
 
         private final String key;
 
@@ -83,6 +89,9 @@ public record TrainingData(Path path, Format format, List<TrainingExample> examp
     public static TrainingData read(Path path, ExampleEncoder encoder, int seqLen) {
         if (seqLen < 2) {
             throw new BadInputException("--seq-len must be at least 2 (one input and one target), got " + seqLen);
+        }
+        if (path.getFileName() != null && path.getFileName().toString().endsWith(".txt")) {
+            return readPacked(path, encoder, seqLen);
         }
         List<JsonLines.Line> jsonLines = JsonLines.read(path);
         List<TrainingExample> examples = new ArrayList<>();
@@ -139,6 +148,70 @@ public record TrainingData(Path path, Format format, List<TrainingExample> examp
         return new TrainingData(path, format, Collections.unmodifiableList(examples), lines, stats);
     }
 
+    /**
+     * A plain-text file packed into windows of {@code seqLen} tokens (see {@link Format#PACKED_TEXT});
+     * {@code lines} then holds each window's first paragraph's line number.
+     */
+    private static TrainingData readPacked(Path path, ExampleEncoder encoder, int seqLen) {
+        List<String> paragraphs;
+        try {
+            paragraphs = java.nio.file.Files.readAllLines(path, java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new BadInputException(path + ": not UTF-8 text");
+        } catch (java.io.IOException e) {
+            throw new BadInputException(path + ": cannot read (" + e.getMessage() + ")");
+        }
+        int[] ids = new int[1024];
+        int[] labels = new int[1024];
+        int[] lineOf = new int[1024]; // the line each token came from
+        int n = 0;
+        int count = 0;
+        for (int i = 0; i < paragraphs.size(); i++) {
+            String p = paragraphs.get(i);
+            if (p.isBlank()) {
+                continue;
+            }
+            count++;
+            TrainingExample ex = encoder.text(p);
+            int len = ex.length();
+            if (n + len > ids.length) {
+                int cap = Math.max(ids.length * 2, n + len);
+                ids = java.util.Arrays.copyOf(ids, cap);
+                labels = java.util.Arrays.copyOf(labels, cap);
+                lineOf = java.util.Arrays.copyOf(lineOf, cap);
+            }
+            System.arraycopy(ex.inputIds(), 0, ids, n, len);
+            System.arraycopy(ex.labels(), 0, labels, n, len);
+            java.util.Arrays.fill(lineOf, n, n + len, i + 1);
+            n += len;
+        }
+        if (count == 0) {
+            throw new BadInputException(path + ": no text (a .txt training file holds one paragraph per line)");
+        }
+        List<TrainingExample> examples = new ArrayList<>();
+        List<Integer> lineNumbers = new ArrayList<>();
+        long targets = 0;
+        int skipped = 0;
+        for (int start = 0; start < n; start += seqLen) {
+            int end = Math.min(n, start + seqLen);
+            TrainingExample ex = new TrainingExample(java.util.Arrays.copyOfRange(ids, start, end),
+                    java.util.Arrays.copyOfRange(labels, start, end));
+            if (ex.targetCount() == 0) {
+                skipped++;
+                continue;
+            }
+            examples.add(ex);
+            lineNumbers.add(lineOf[start]);
+            targets += ex.targetCount();
+        }
+        if (examples.isEmpty()) {
+            throw new BadInputException(path + ": too little text for one training window of --seq-len " + seqLen);
+        }
+        Stats stats = new Stats(count, 0, 0, skipped, n, targets);
+        return new TrainingData(path, Format.PACKED_TEXT, Collections.unmodifiableList(examples),
+                lineNumbers.stream().mapToInt(Integer::intValue).toArray(), stats);
+    }
+
     /** Number of kept examples. */
     public int size() {
         return examples.size();
@@ -147,7 +220,7 @@ public record TrainingData(Path path, Format format, List<TrainingExample> examp
     private static Format formatOf(String at, JsonNode node) {
         List<Format> present = new ArrayList<>();
         for (Format f : Format.values()) {
-            if (node.has(f.key())) {
+            if (f != Format.PACKED_TEXT && node.has(f.key())) {
                 present.add(f);
             }
         }
@@ -174,6 +247,7 @@ public record TrainingData(Path path, Format format, List<TrainingExample> examp
                 }
                 yield encoder.tokenized(ints(at, node, "input_ids"), ints(at, node, "labels"));
             }
+            case PACKED_TEXT -> throw new IllegalStateException("plain text is not a JSON line format");
         };
     }
 
@@ -234,6 +308,7 @@ public record TrainingData(Path path, Format format, List<TrainingExample> examp
             case MESSAGES -> "messages";
             case TEXT -> "text";
             case TOKENIZED -> "input_ids/labels";
+            case PACKED_TEXT -> "plain text";
         };
     }
 

@@ -72,6 +72,31 @@ class TrainingDataTest {
         assertEquals(new TrainingData.Stats(1, 0, 0, 0, ex.length(), 6), data.stats());
     }
 
+    @Test
+    void plainTextFilesArePackedIntoWindowsOfSeqLen() throws Exception {
+        Path txt = dir.resolve("corpus.txt");
+        java.nio.file.Files.writeString(txt, "abcdef\n\nghij\nk\n");
+        TrainingData data = TrainingData.read(txt, chatml, 5);
+        assertEquals(TrainingData.Format.PACKED_TEXT, data.format());
+        // stream: BOS a b c d e f BOS g h i j BOS k (14 tokens), BOS labels ignored -> windows of 5
+        int[] stream = {0, bytes("a")[0], bytes("b")[0], bytes("c")[0], bytes("d")[0], bytes("e")[0], bytes("f")[0], 0,
+                bytes("g")[0], bytes("h")[0], bytes("i")[0], bytes("j")[0], 0, bytes("k")[0]};
+        assertEquals(3, data.size());
+        int pos = 0;
+        for (TrainingExample ex : data.examples()) {
+            for (int t = 0; t < ex.length(); t++, pos++) {
+                assertEquals(stream[pos], ex.inputIds()[t]);
+                assertEquals(stream[pos] == 0 ? IGN : stream[pos], ex.labels()[t]);
+            }
+        }
+        assertEquals(14, pos);
+        assertArrayEquals(new int[] {1, 1, 3}, data.lines());
+        // targets: 11 labelled tokens minus the first label of windows 2 and 3 (position 0 predicts nothing)
+        assertEquals(new TrainingData.Stats(3, 0, 0, 0, 14, 9), data.stats());
+        java.nio.file.Files.writeString(txt, "\n \n");
+        assertThrows(BadInputException.class, () -> TrainingData.read(txt, chatml, 5));
+    }
+
     /** Seeded random prompt/completion pairs: layout [BOS, prompt, completion, EOS], mask exactly the prompt. */
     @ParameterizedTest
     @ValueSource(longs = {1, 2, 3})
