@@ -3,9 +3,11 @@ package dev.lorakit.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lorakit.BadInputException;
+import dev.lorakit.compress.CompressionRecord;
 import dev.lorakit.io.TensorSource;
 import dev.lorakit.io.hf.HfModelDirectory;
 import dev.lorakit.io.hf.ModelConfig;
+import dev.lorakit.io.hf.ProjectionModule;
 import dev.lorakit.io.hf.RopeScaling;
 import dev.lorakit.io.peft.LoraAdapter;
 import dev.lorakit.io.peft.LoraConfig;
@@ -18,9 +20,11 @@ import dev.lorakit.tensor.TensorInfo;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -33,7 +37,7 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "inspect",
         description = {"Describe an adapter, a model directory or a .safetensors file.", "",
                 "Adapters: modules, ranks, alphas, effective scalings, dtypes, parameters, per-module ||dW||_F.",
-                "Model directories: architecture, sizes, parameter count by dtype, weight validation.",
+                "Model directories: architecture, sizes, parameter count by dtype, bits per weight, compression, weight validation.",
                 ".safetensors files: tensors, shapes, dtypes, metadata."},
         mixinStandardHelpOptions = true,
         footer = {"", "Examples:", "  lorakit inspect my-adapter/", "  lorakit inspect model.safetensors --json"})
@@ -145,11 +149,20 @@ public final class InspectCommand implements Callable<Integer> {
             TensorSource w = model.weights();
             Map<DType, Long> paramsByDtype = new TreeMap<>();
             long bytes = 0;
+            long projParams = 0;
+            long projBytes = 0;
             for (String name : w.names()) {
                 TensorInfo t = w.info(name);
                 paramsByDtype.merge(t.dtype(), t.shape().size(), Long::sum);
                 bytes += t.byteSize();
+                if (isProjectionWeight(name)) {
+                    projParams += t.shape().size();
+                    projBytes += t.byteSize();
+                }
             }
+            double bitsPerWeight = bitsPerWeight(bytes, model.parameterCount());
+            double projBitsPerWeight = bitsPerWeight(projBytes, projParams);
+            Optional<CompressionRecord> compression = CompressionRecord.read(path);
             long params = model.parameterCount();
             RopeScaling rs = c.ropeScaling();
             String rope = rs == null ? "none" : rs.kind() == RopeScaling.Kind.LINEAR ? "linear x" + fmt(rs.factor())
@@ -178,8 +191,15 @@ public final class InspectCommand implements Callable<Integer> {
                 root.put("torch_dtype", c.torchDtype().name());
                 root.put("parameters", params);
                 root.put("weight_bytes", bytes);
+                root.put("bits_per_weight", bitsPerWeight);
+                root.put("projection_parameters", projParams);
+                root.put("projection_bytes", projBytes);
+                root.put("projection_bits_per_weight", projBitsPerWeight);
                 ObjectNode dt = root.putObject("parameters_by_dtype");
                 paramsByDtype.forEach((k, v) -> dt.put(k.name(), v));
+                if (compression.isPresent()) {
+                    compression.get().writeTo(root.putObject("compression"));
+                }
                 root.put("tensor_count", w.names().size());
                 root.put("tokenizer", model.tokenizerJson().isPresent());
                 Json.print(out, root);
@@ -197,9 +217,44 @@ public final class InspectCommand implements Callable<Integer> {
             StringBuilder dts = new StringBuilder();
             paramsByDtype.forEach((k, v) -> dts.append(dts.isEmpty() ? "" : ", ").append(k).append(' ').append(Units.count(v)));
             out.println("  dtypes:        " + dts + " (config torch_dtype " + c.torchDtype().torchName() + ")");
+            out.println(String.format(Locale.ROOT, "  bits/weight:   %.2f overall, %.2f in the q/k/v/o/gate/up/down projections "
+                    + "(%s of %s)", bitsPerWeight, projBitsPerWeight, Units.bytes(projBytes), Units.bytes(bytes)));
+            compression.ifPresent(r -> out.println("  compression:   " + describe(r)));
             out.println("  tokenizer:     " + model.tokenizerJson().map(Path::toString).orElse("none"));
             out.println("  weights:       all " + w.names().size() + " tensors present with the expected shapes");
         }
+    }
+
+    private static boolean isProjectionWeight(String name) {
+        return name.endsWith(".weight")
+                && ProjectionModule.parse(name.substring(0, name.length() - ".weight".length())).isPresent();
+    }
+
+    private static double bitsPerWeight(long bytes, long params) {
+        return params == 0 ? 0 : 8.0 * bytes / params;
+    }
+
+    /** One line: what lorakit compress did. */
+    static String describe(CompressionRecord r) {
+        List<String> parts = new ArrayList<>();
+        if (r.quantization() != null) {
+            parts.add(r.quantization().format().name().toLowerCase(Locale.ROOT) + " (" + String.join(",", r.quantization().modules())
+                    + ")");
+        }
+        if (r.pruning() != null) {
+            CompressionRecord.Pruning p = r.pruning();
+            parts.add(p.method().optionName() + " " + (p.pattern() != null ? p.pattern() + " per input group"
+                    : p.sparsity() + " per output row") + String.format(Locale.ROOT, ", %.1f %% zeros", 100 * p.zeroFraction()));
+        }
+        if (r.structured() != null) {
+            parts.add("FFN channels " + r.structured().originalIntermediateSize() + " -> " + r.structured().intermediateSize()
+                    + " (" + r.structured().score().jsonName() + ", " + r.structured().keptChannelsFile() + ")");
+        }
+        if (r.calibration() != null) {
+            parts.add("calibration " + r.calibration().samples() + " x " + r.calibration().file() + " ("
+                    + r.calibration().tokens() + " tokens)");
+        }
+        return String.join("; ", parts);
     }
 
     static String describe(TargetModules t) {

@@ -22,6 +22,7 @@ public final class Linear {
     private Tensor weight;        // [out, in]
     private final float[] bias;   // [out] or null
     private final List<AdapterBranch> branches = new ArrayList<>();
+    private LinearInputObserver inputObserver; // calibration hook, usually null
 
     public Linear(String name, Tensor weight, float[] bias) {
         if (weight.shape().rank() != 2) {
@@ -75,10 +76,18 @@ public final class Linear {
         branches.addAll(remainingBranches);
     }
 
+    /** Sets (or, with null, removes) the observer that sees every input of {@link #forward}. */
+    void observeInputs(LinearInputObserver observer) {
+        inputObserver = observer;
+    }
+
     /** y[rows, out] = x[rows, in] W^T + b + branches; x and y are row-major and must not overlap. */
     public void forward(float[] x, int rows, float[] y) {
         int in = inFeatures();
         int out = outFeatures();
+        if (inputObserver != null) {
+            inputObserver.observe(name, x, rows, in);
+        }
         if (rows <= MATVEC_ROWS) {
             Ops.matvecBatch(weight, x, 0, y, 0, rows);
         } else {

@@ -146,6 +146,19 @@ public final class LlamaModel implements AutoCloseable {
         return directory;
     }
 
+    /**
+     * Lets {@code observer} see the input of every linear layer (the seven projections of every
+     * layer, then lm_head) in each following {@link #forward}; null removes it. For calibration.
+     */
+    public void observeLinearInputs(LinearInputObserver observer) {
+        for (Layer layer : layers) {
+            for (Linear lin : List.of(layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down)) {
+                lin.observeInputs(observer);
+            }
+        }
+        lmHead.observeInputs(observer);
+    }
+
     /** A new empty KV cache for one sequence. */
     public KvCache newCache(int initialCapacity) {
         return new KvCache(c.numHiddenLayers(), c.keyValueDim(), c.maxPositionEmbeddings(), initialCapacity);

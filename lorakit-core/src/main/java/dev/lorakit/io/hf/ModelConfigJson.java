@@ -10,8 +10,9 @@ import java.util.Optional;
 /**
  * Reads and writes config.json for {@link ModelConfig}: field names, defaults, legacy spellings
  * ("type" for "rope_type", "torch_dtype" for "dtype", transformers 5's "rope_parameters") and the
- * features lorakit refuses (other activations, MLP biases, quantized checkpoints, other RoPE
- * scalings). Every error names the file, the field, the value and what was expected.
+ * features lorakit refuses (other activations, MLP biases, quantized checkpoints other than
+ * lorakit's own, other RoPE scalings). Every error names the file, the field, the value and what
+ * was expected.
  */
 final class ModelConfigJson {
     private ModelConfigJson() {
@@ -31,8 +32,8 @@ final class ModelConfigJson {
 
     static ModelConfig parse(ConfigJson c) {
         ModelArchitecture arch = architecture(c);
-        if (c.has("quantization_config")) {
-            JsonNode q = c.raw("quantization_config");
+        JsonNode q = c.raw("quantization_config");
+        if (q != null && !isLorakitQuantization(q)) {
             String method = q.isObject() && q.has("quant_method") ? " (" + q.get("quant_method").asText() + ")" : "";
             throw c.fieldError("quantization_config", "is present" + method + ": quantized checkpoints are not supported "
                     + "(expected unquantized F32/F16/BF16 weights)");
@@ -72,6 +73,15 @@ final class ModelConfigJson {
             }
             throw new BadInputException(c.where() + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * True for the record {@code lorakit compress} writes ({@code "quant_method": "lorakit"}):
+     * its tensors carry their own block types (safetensors metadata), so the loader needs nothing
+     * from it. Other methods (GPTQ, AWQ, bitsandbytes...) store weights lorakit cannot read.
+     */
+    private static boolean isLorakitQuantization(JsonNode q) {
+        return q.isObject() && q.path("quant_method").isTextual() && q.get("quant_method").textValue().equals("lorakit");
     }
 
     private static ModelArchitecture architecture(ConfigJson c) {

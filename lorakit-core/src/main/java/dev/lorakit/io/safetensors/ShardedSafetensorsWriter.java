@@ -134,8 +134,11 @@ public final class ShardedSafetensorsWriter {
         }
     }
 
-    /** The index JSON: {"metadata": {"total_size": N}, "weight_map": {...}}, 2-space indented. */
-    static String indexJson(long totalSize, Map<String, String> weightMap) {
+    /**
+     * The index JSON: {"metadata": {"total_size": N}, "weight_map": {...}}, 2-space indented (for
+     * writers that stream their shards themselves, e.g. with {@link SafetensorsStreamWriter}).
+     */
+    public static String indexJson(long totalSize, Map<String, String> weightMap) {
         ObjectNode root = SafetensorsHeader.JSON.createObjectNode();
         root.putObject("metadata").put("total_size", totalSize);
         ObjectNode map = root.putObject("weight_map");
