@@ -32,6 +32,12 @@ public final class Matmul {
     /** A panels per M block (an MC x KC block of packed A stays in L2). */
     static final int MC_PANELS = 64;
 
+    /**
+     * A heap F32, untransposed A is read in place (not packed) when C has at most this many
+     * columns: packing A costs M x K copies, which only N >= a few hundred columns amortise
+     * (measured: training shapes N = 16..512 +8 % tokens/s in place; 1024^3 -9 % in place).
+     */
+    static final int IN_PLACE_A_MAX_N = Integer.getInteger("lorakit.matmul.inPlaceAMaxN", 512);
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[5][]);
     /** Packed-A buffers larger than this (floats) are dropped after the call instead of kept per thread. */
     static final int RETAINED_PACK_FLOATS = 16 << 20;
@@ -73,15 +79,17 @@ public final class Matmul {
         // A heap F32 A that is not transposed (activations) is read in place by the micro-kernel:
         // its rows are contiguous along K, and an MR-row panel of a KC slice stays in L1 anyway.
         // Only a last partial panel (fewer than MR rows) is packed, on the fly.
-        float[] aArr = !transA ? a.floatArray() : null;
+        float[] aArr = !transA && d.n <= IN_PLACE_A_MAX_N ? a.floatArray() : null;
         int aArrOff = aArr != null ? a.arrayOffset() : 0;
         float[] ap = aArr != null ? null : scratch(3, (int) packedALen); // owned by the calling thread, shared with the workers
         if (ap != null) {
             packAll(a, transA, d, mPanels, kBlocks, ap);
         }
-        // 2. Work items: NC-wide column blocks, split along M too when there are too few of them.
+        // 2. Work items: NC-wide column blocks, two per thread when N allows, so each block of B
+        //    is packed once; split along M too only when there are still too few of them (then
+        //    each M split packs the block again, which only pays for small N).
         int threads = Parallel.threads();
-        int nc = Math.min(NC_MAX, roundUp(Math.max(NR, (d.n + threads - 1) / threads), NR));
+        int nc = Math.min(NC_MAX, roundUp(Math.max(NR, (d.n + 2 * threads - 1) / (2 * threads)), NR));
         int nBlocks = (d.n + nc - 1) / nc;
         int mSplits = nBlocks >= 2 * threads ? 1 : Math.max(1, Math.min(mPanels, (2 * threads + nBlocks - 1) / nBlocks));
         int panelsPerSplit = (mPanels + mSplits - 1) / mSplits;
@@ -122,6 +130,10 @@ public final class Matmul {
                                         kernelRows(aArr, rowStart, d.lda, bp, bOff, kc, cArr, cPos, d.n, add);
                                         continue;
                                     }
+                                    if (nr == VL) { // e.g. x A^T of a rank-16 LoRA: one vector per row
+                                        kernelRowsHalf(aArr, rowStart, d.lda, bp, bOff, kc, cArr, cPos, d.n, add);
+                                        continue;
+                                    }
                                     kernelRows(aArr, rowStart, d.lda, bp, bOff, kc, tile, 0, NR, false);
                                 } else {
                                     if (aArr != null) {
@@ -131,6 +143,10 @@ public final class Matmul {
                                     }
                                     if (mr == MR && nr == NR) {
                                         kernel(aSrc, aOff, bp, bOff, kc, cArr, cPos, d.n, add);
+                                        continue;
+                                    }
+                                    if (mr == MR && nr == VL) {
+                                        kernelHalf(aSrc, aOff, bp, bOff, kc, cArr, cPos, d.n, add);
                                         continue;
                                     }
                                     kernel(aSrc, aOff, bp, bOff, kc, tile, 0, NR, false);
@@ -287,15 +303,24 @@ public final class Matmul {
             for (int jr = 0; jr < ncw; jr += NR) {
                 int nr = Math.min(NR, ncw - jr);
                 int off = jr * kc;
-                for (int k = 0; k < kc; k++) {
-                    int o = off + k * NR;
-                    if (transB) {
-                        for (int c = 0; c < NR; c++) {
-                            dst[o + c] = c < nr ? arr[base + (j0 + jr + c) * d.ldb + k0 + k] : 0f;
+                if (transB) {
+                    // B is [N,K]: each of the nr rows is contiguous along k; read it in order and
+                    // deal it into the panel with stride NR (the panel stays in L1).
+                    for (int c = 0; c < nr; c++) {
+                        int src = base + (j0 + jr + c) * d.ldb + k0;
+                        for (int k = 0; k < kc; k++) {
+                            dst[off + k * NR + c] = arr[src + k];
                         }
-                    } else {
-                        int src = base + (k0 + k) * d.ldb + j0 + jr;
-                        System.arraycopy(arr, src, dst, o, nr);
+                    }
+                    if (nr < NR) {
+                        for (int k = 0; k < kc; k++) {
+                            java.util.Arrays.fill(dst, off + k * NR + nr, off + (k + 1) * NR, 0f);
+                        }
+                    }
+                } else {
+                    for (int k = 0; k < kc; k++) {
+                        int o = off + k * NR;
+                        System.arraycopy(arr, base + (k0 + k) * d.ldb + j0 + jr, dst, o, nr);
                         for (int c = nr; c < NR; c++) {
                             dst[o + c] = 0f;
                         }
@@ -512,5 +537,80 @@ public final class Matmul {
         c61.intoArray(c, cOff + 6 * ldc + VL);
         c70.intoArray(c, cOff + 7 * ldc);
         c71.intoArray(c, cOff + 7 * ldc + VL);
+    }
+
+    /** {@link #kernel} for a tile of MR x VL (half a panel): C[0..MR, 0..VL) (+)= Apanel * Bpanel[.][0..VL). */
+    static void kernelHalf(float[] a, int aOff, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, boolean add) {
+        FloatVector c0 = FloatVector.zero(F);
+        FloatVector c1 = FloatVector.zero(F);
+        FloatVector c2 = FloatVector.zero(F);
+        FloatVector c3 = FloatVector.zero(F);
+        FloatVector c4 = FloatVector.zero(F);
+        FloatVector c5 = FloatVector.zero(F);
+        FloatVector c6 = FloatVector.zero(F);
+        FloatVector c7 = FloatVector.zero(F);
+        for (int k = 0; k < kc; k++) {
+            int ai = aOff + k * MR;
+            FloatVector b0 = FloatVector.fromArray(F, b, bOff + k * NR);
+            c0 = FloatVector.broadcast(F, a[ai]).fma(b0, c0);
+            c1 = FloatVector.broadcast(F, a[ai + 1]).fma(b0, c1);
+            c2 = FloatVector.broadcast(F, a[ai + 2]).fma(b0, c2);
+            c3 = FloatVector.broadcast(F, a[ai + 3]).fma(b0, c3);
+            c4 = FloatVector.broadcast(F, a[ai + 4]).fma(b0, c4);
+            c5 = FloatVector.broadcast(F, a[ai + 5]).fma(b0, c5);
+            c6 = FloatVector.broadcast(F, a[ai + 6]).fma(b0, c6);
+            c7 = FloatVector.broadcast(F, a[ai + 7]).fma(b0, c7);
+        }
+        storeHalf(c, cOff, ldc, add, c0, c1, c2, c3, c4, c5, c6, c7);
+    }
+
+    /** {@link #kernelHalf} with A read in place from MR rows of a row-major array (as {@link #kernelRows}). */
+    static void kernelRowsHalf(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc,
+                               boolean add) {
+        FloatVector c0 = FloatVector.zero(F);
+        FloatVector c1 = FloatVector.zero(F);
+        FloatVector c2 = FloatVector.zero(F);
+        FloatVector c3 = FloatVector.zero(F);
+        FloatVector c4 = FloatVector.zero(F);
+        FloatVector c5 = FloatVector.zero(F);
+        FloatVector c6 = FloatVector.zero(F);
+        FloatVector c7 = FloatVector.zero(F);
+        for (int k = 0; k < kc; k++) {
+            int ai = aOff + k;
+            FloatVector b0 = FloatVector.fromArray(F, b, bOff + k * NR);
+            c0 = FloatVector.broadcast(F, a[ai]).fma(b0, c0);
+            c1 = FloatVector.broadcast(F, a[ai + lda]).fma(b0, c1);
+            c2 = FloatVector.broadcast(F, a[ai + 2 * lda]).fma(b0, c2);
+            c3 = FloatVector.broadcast(F, a[ai + 3 * lda]).fma(b0, c3);
+            c4 = FloatVector.broadcast(F, a[ai + 4 * lda]).fma(b0, c4);
+            c5 = FloatVector.broadcast(F, a[ai + 5 * lda]).fma(b0, c5);
+            c6 = FloatVector.broadcast(F, a[ai + 6 * lda]).fma(b0, c6);
+            c7 = FloatVector.broadcast(F, a[ai + 7 * lda]).fma(b0, c7);
+        }
+        storeHalf(c, cOff, ldc, add, c0, c1, c2, c3, c4, c5, c6, c7);
+    }
+
+    /** Writes (or adds) eight one-vector rows of C. */
+    private static void storeHalf(float[] c, int cOff, int ldc, boolean add, FloatVector c0, FloatVector c1,
+                                  FloatVector c2, FloatVector c3, FloatVector c4, FloatVector c5, FloatVector c6,
+                                  FloatVector c7) {
+        if (add) {
+            c0 = c0.add(FloatVector.fromArray(F, c, cOff));
+            c1 = c1.add(FloatVector.fromArray(F, c, cOff + ldc));
+            c2 = c2.add(FloatVector.fromArray(F, c, cOff + 2 * ldc));
+            c3 = c3.add(FloatVector.fromArray(F, c, cOff + 3 * ldc));
+            c4 = c4.add(FloatVector.fromArray(F, c, cOff + 4 * ldc));
+            c5 = c5.add(FloatVector.fromArray(F, c, cOff + 5 * ldc));
+            c6 = c6.add(FloatVector.fromArray(F, c, cOff + 6 * ldc));
+            c7 = c7.add(FloatVector.fromArray(F, c, cOff + 7 * ldc));
+        }
+        c0.intoArray(c, cOff);
+        c1.intoArray(c, cOff + ldc);
+        c2.intoArray(c, cOff + 2 * ldc);
+        c3.intoArray(c, cOff + 3 * ldc);
+        c4.intoArray(c, cOff + 4 * ldc);
+        c5.intoArray(c, cOff + 5 * ldc);
+        c6.intoArray(c, cOff + 6 * ldc);
+        c7.intoArray(c, cOff + 7 * ldc);
     }
 }

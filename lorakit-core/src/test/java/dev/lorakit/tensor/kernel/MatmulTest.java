@@ -43,7 +43,7 @@ class MatmulTest {
     static Stream<Arguments> shapes() {
         Random rnd = new Random(42);
         Stream.Builder<Arguments> s = Stream.builder();
-        int[][] fixed = {{1, 1, 1}, {8, 32, 256}, {7, 31, 5}, {9, 33, 257}, {1, 100, 300}, {100, 1, 300}, {17, 65, 513}, {64, 48, 16}, {3, 1030, 40}, {600, 40, 70}, {530, 1100, 33}};
+        int[][] fixed = {{1, 1, 1}, {8, 32, 256}, {7, 31, 5}, {9, 33, 257}, {1, 100, 300}, {100, 1, 300}, {17, 65, 513}, {64, 48, 16}, {3, 1030, 40}, {600, 40, 70}, {530, 1100, 33}, {40, 16, 100}, {19, 16, 7}};
         DType[] dts = {DType.F32, DType.BF16, DType.F16};
         int seed = 0;
         for (int[] f : fixed) {
