@@ -1,6 +1,7 @@
 package dev.lorakit.nn;
 
 import dev.lorakit.tensor.Parallel;
+import dev.lorakit.tensor.ops.Ops;
 
 /**
  * RMSNorm over the channels of each row: {@code out = x * rstd * w} with
@@ -33,11 +34,7 @@ public final class RmsNorm {
         Parallel.forRange(N, Grain.rows(C), (n0, n1) -> {
             for (int n = n0; n < n1; n++) {
                 int row = n * C;
-                double ss = 0;
-                for (int i = 0; i < C; i++) {
-                    double v = x[row + i];
-                    ss += v * v;
-                }
+                double ss = Ops.dot(x, row, x, row, C); // vectorised, lanes summed in a fixed order
                 float r = (float) (1.0 / Math.sqrt(ss / C + eps));
                 rstd[n] = r;
                 for (int i = 0; i < C; i++) {
@@ -68,19 +65,17 @@ public final class RmsNorm {
         Require.distinct("RmsNorm.backward", "dx, dw, dOut, x, w, rstd", dx, dw, dOut, x, w, rstd);
         if (dx != null) {
             Parallel.forRange(N, Grain.rows(C), (n0, n1) -> {
+                float[] g = new float[C]; // dOut_i w_i of one row
                 for (int n = n0; n < n1; n++) {
                     int row = n * C;
                     double r = rstd[n];
                     // out_i = x_i * r * w_i with r = (sum_j x_j^2 / C + eps)^(-1/2), so dr/dx_j = -r^3 x_j / C:
-                    // dx_j = r w_j dOut_j - (r^3 / C) x_j sum_i dOut_i w_i x_i
-                    double dot = 0;
-                    for (int i = 0; i < C; i++) {
-                        dot += (double) dOut[row + i] * w[i] * x[row + i];
-                    }
+                    // dx_j = r w_j dOut_j - (r^3 / C) x_j sum_i dOut_i w_i x_i   (vectorised kernels)
+                    Ops.mul(dOut, row, w, 0, g, 0, C);
+                    double dot = Ops.dot(g, 0, x, row, C);
                     double k = r * r * r * dot / C;
-                    for (int i = 0; i < C; i++) {
-                        dx[row + i] += (float) (r * w[i] * dOut[row + i] - k * x[row + i]);
-                    }
+                    Ops.axpy((float) r, g, 0, dx, row, C);
+                    Ops.axpy((float) -k, x, row, dx, row, C);
                 }
             });
         }
