@@ -92,6 +92,12 @@ class AdaptCommandTest {
             CliRunner gen = CliRunner.run(g.toArray(String[]::new));
             assertEquals(0, gen.exitCode(), gen.err());
         }
+        CliRunner inspect = CliRunner.run("inspect", out.toString());
+        assertEquals(0, inspect.exitCode(), inspect.err());
+        assertTrue(inspect.out().contains("CA-LoRA recovery s*U*GELU(D*x): 14 modules on q_proj,k_proj,v_proj,o_proj,gate_proj,"
+                + "up_proj,down_proj, r 2, scaling 2, parameters: "), inspect.out());
+        JsonNode ij = Json.MAPPER.readTree(CliRunner.run("inspect", out.toString(), "--json").out());
+        assertEquals(root.get("recovery_parameters").asLong(), ij.get("recovery").get("parameters").asLong());
         CliRunner fwd = CliRunner.run("forward", "--model", compressed.toString(), "--adapter", out.toString(), "--text", "n2",
                 "-o", dir.resolve("logits.safetensors").toString());
         assertEquals(0, fwd.exitCode(), fwd.err());

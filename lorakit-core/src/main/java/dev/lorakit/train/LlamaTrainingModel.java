@@ -376,8 +376,8 @@ public final class LlamaTrainingModel implements AutoCloseable {
      */
     public double distill(float[] teacher, int layer, int[] lengths, double positions, double weight) {
         checkHiddenLayer(layer);
-        if (targets == null) {
-            throw new IllegalStateException("distill needs a training forward first");
+        if (!saveActivations || targets == null) {
+            throw new IllegalStateException("distill needs a training forward of a trainable (not frozen) model first");
         }
         int C = c.hiddenSize();
         if (lengths.length != B || teacher.length < B * T * C) {
