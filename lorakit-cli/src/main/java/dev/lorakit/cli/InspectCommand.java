@@ -10,6 +10,9 @@ import dev.lorakit.io.hf.ModelConfig;
 import dev.lorakit.io.hf.ProjectionModule;
 import dev.lorakit.io.hf.RopeScaling;
 import dev.lorakit.io.peft.LoraAdapter;
+import dev.lorakit.io.recovery.RecoveryAdapter;
+import dev.lorakit.io.recovery.RecoveryConfig;
+import dev.lorakit.io.recovery.RecoveryModule;
 import dev.lorakit.io.peft.LoraConfig;
 import dev.lorakit.io.peft.LoraModule;
 import dev.lorakit.io.peft.PeftKeys;
@@ -36,7 +39,8 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code lorakit inspect PATH}: describes a safetensors file, a PEFT adapter or a model directory. */
 @Command(name = "inspect",
         description = {"Describe an adapter, a model directory or a .safetensors file.", "",
-                "Adapters: modules, ranks, alphas, effective scalings, dtypes, parameters, per-module ||dW||_F.",
+                "Adapters: modules, ranks, alphas, effective scalings, dtypes, parameters, per-module ||dW||_F",
+                "(and CA-LoRA recovery modules when the directory has them).",
                 "Model directories: architecture, sizes, parameter count by dtype, bits per weight, compression, weight validation.",
                 ".safetensors files: tensors, shapes, dtypes, metadata."},
         mixinStandardHelpOptions = true,
@@ -116,6 +120,18 @@ public final class InspectCommand implements Callable<Integer> {
                     n.put("bytes", m.byteSize());
                     n.put("delta_frobenius_norm", norms[i]);
                 }
+                if (RecoveryConfig.isPresent(path)) {
+                    try (RecoveryAdapter rec = RecoveryAdapter.open(path)) {
+                        ObjectNode r = root.putObject("recovery");
+                        r.put("r", rec.config().rank());
+                        r.put("scaling", rec.config().scaling());
+                        ArrayNode t = r.putArray("target_modules");
+                        rec.config().targetModules().forEach(t::add);
+                        r.put("module_count", rec.modules().size());
+                        r.put("parameters", rec.modules().stream().mapToLong(RecoveryModule::parameterCount).sum());
+                        r.put("bytes", rec.modules().stream().mapToLong(RecoveryModule::byteSize).sum());
+                    }
+                }
                 Json.print(out, root);
                 return;
             }
@@ -131,6 +147,16 @@ public final class InspectCommand implements Callable<Integer> {
             }
             out.println("  modules: " + modules.size() + ", parameters: " + Units.count(adapter.parameterCount()) + " ("
                     + adapter.parameterCount() + "), size: " + Units.bytes(adapter.byteSize()));
+            if (RecoveryConfig.isPresent(path)) {
+                try (RecoveryAdapter rec = RecoveryAdapter.open(path)) {
+                    long params = rec.modules().stream().mapToLong(RecoveryModule::parameterCount).sum();
+                    long bytes = rec.modules().stream().mapToLong(RecoveryModule::byteSize).sum();
+                    out.println("  CA-LoRA recovery s*U*GELU(D*x): " + rec.modules().size() + " modules on "
+                            + String.join(",", rec.config().targetModules()) + ", r " + rec.config().rank() + ", scaling "
+                            + fmt(rec.config().scaling()) + ", parameters: " + Units.count(params) + " (" + params + "), size: "
+                            + Units.bytes(bytes));
+                }
+            }
             out.println();
             TextTable table = new TextTable("module", ">rank", ">alpha", ">scaling", "dtype", ">in", ">out", ">params", ">||dW||_F");
             for (int i = 0; i < modules.size(); i++) {

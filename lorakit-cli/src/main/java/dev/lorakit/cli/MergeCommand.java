@@ -139,7 +139,7 @@ public final class MergeCommand implements Callable<Integer> {
         json.put("output", output.toString());
         json.put("dtype", dt.name());
         json.put("peak_heap_bytes", peakHeapBytes());
-        json.put("peak_rss_bytes", TrainCommand.peakRssBytes());
+        json.put("peak_rss_bytes", TrainingSession.peakRssBytes());
         if (report != null) {
             AtomicFiles.writeString(report, Json.pretty(json) + "\n");
         }

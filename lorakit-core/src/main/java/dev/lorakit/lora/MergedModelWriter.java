@@ -55,6 +55,10 @@ public final class MergedModelWriter {
             model.validateWeights();
             ModelConfig config = model.config();
             try (AdapterSet set = AdapterSet.open(adapters, config)) {
+                if (!set.recoveryModules().isEmpty()) {
+                    throw new BadInputException("an adapter holds CA-LoRA recovery modules (recovery_config.json), which cannot "
+                            + "be merged into weights (they are non-linear); apply it unmerged with --adapter instead");
+                }
                 TensorSource weights = model.weights();
                 Map<String, Tensor> tensors = new LinkedHashMap<>();
                 int changed = 0;

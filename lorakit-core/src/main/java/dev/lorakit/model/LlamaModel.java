@@ -22,7 +22,9 @@ import java.util.List;
 /**
  * A Llama-family causal language model (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)
  * over memory-mapped Hugging Face weights, with any number of LoRA adapters applied unmerged
- * (or folded into private F32 copies of the affected weights in merged mode).
+ * (or folded into private F32 copies of the affected weights in merged mode) and the CA-LoRA
+ * recovery modules of adapter directories that have them (always unmerged: the GELU keeps
+ * them out of the weights).
  *
  * <p>{@link #forward} runs the new tokens of several sequences at once: their rows are stacked
  * so every projection streams its weight once for the whole batch (prefill through the packed
@@ -88,7 +90,7 @@ public final class LlamaModel implements AutoCloseable {
                 for (Projection proj : Projection.values()) {
                     float[] bias = c.hasBias(proj) ? dir.weight(proj.biasName(l)).toFloatArray() : null;
                     Linear lin = new Linear(proj.modulePath(l), dir.weight(proj.weightName(l)), bias);
-                    adapters.branches(lin.name()).forEach(lin::addBranch);
+                    adapters.allBranches(lin.name()).forEach(lin::addBranch); // LoRA, then CA-LoRA recovery
                     if (merge) {
                         foldBranches(lin, mergedWeights);
                     }

@@ -10,13 +10,15 @@ import java.util.Map;
 
 /**
  * What a training run trains, as the {@link Trainer} sees it: named float32 tensors with their
- * gradient buffers. Two kinds exist, and the trainer handles both through this interface alone
+ * gradient buffers. Three kinds exist, and the trainer handles them through this interface alone
  * (optimizer, clipping, checkpoints, resume, output): {@link LoraParameterSet} (LoRA factors
- * beside frozen weights; the output is a PEFT adapter) and {@link FullParameters} (every tensor
- * of the model; the output is a Hugging Face model directory). {@link LlamaTrainingModel} is
+ * beside frozen weights; the output is a PEFT adapter), {@link CaLoraParameters} (CA-LoRA: LoRA
+ * factors and recovery modules beside a compressed model's frozen weights; the output is a PEFT
+ * adapter plus the recovery files) and {@link FullParameters} (every tensor of the model; the
+ * output is a Hugging Face model directory). {@link LlamaTrainingModel} is
  * the one place that tells them apart: it routes the gradients into whichever buffers exist.
  */
-public sealed interface TrainableParameters permits LoraParameterSet, FullParameters {
+public sealed interface TrainableParameters permits LoraParameterSet, CaLoraParameters, FullParameters {
     /**
      * Every trainable tensor with its gradient and weight-decay flag, in a fixed order (the
      * order of clipping sums and optimizer buffers, so it is part of bit-for-bit resumption).

@@ -68,7 +68,22 @@ public final class Trainer {
      */
     public static Result run(Path modelDir, TrainConfig cfg, Path train, Path eval, Path out, boolean resume,
                              Listener listener, BooleanSupplier stop) throws IOException {
+        return run(TrainingSetup.of(modelDir, cfg), train, eval, out, resume, listener, stop);
+    }
+
+    /**
+     * Runs the training loop for any {@link TrainingSetup} (plain or CA-LoRA): as
+     * {@link #run(Path, TrainConfig, Path, Path, Path, boolean, Listener, BooleanSupplier)}, with
+     * the setup's parameters, extra checkpoint files and optional distillation. With
+     * distillation, each step's loss is CE + lambda * KD, where KD is the mean squared error
+     * over the step's real positions and hidden dimensions ({@link Distillation}); micro-batches
+     * without targets still contribute their KD part.
+     */
+    public static Result run(TrainingSetup setup, Path train, Path eval, Path out, boolean resume, Listener listener,
+                             BooleanSupplier stop) throws IOException {
         long t0 = System.nanoTime();
+        Path modelDir = setup.modelDir();
+        TrainConfig cfg = setup.config();
         List<Path> inputs = new ArrayList<>(List.of(modelDir, train));
         if (eval != null) {
             inputs.add(eval);
@@ -76,6 +91,7 @@ public final class Trainer {
         if (cfg.initAdapter() != null) {
             inputs.add(Path.of(cfg.initAdapter()));
         }
+        inputs.addAll(setup.otherInputs());
         LoraAdapterWriter.requireNotAnInput(out, inputs);
         Path ckptDir = out.resolve(CHECKPOINT_DIR);
         Checkpoint ckpt = null;
@@ -89,6 +105,7 @@ public final class Trainer {
                 throw new BadInputException(ckptDir.resolve(Checkpoint.CONFIG_FILE) + ": the run was started with other "
                         + "options " + diff + "; resume with the same options");
             }
+            setup.checkResume(ckptDir);
         }
         ModelConfig mc;
         TrainingData trainData;
@@ -106,7 +123,7 @@ public final class Trainer {
         if (trainData.examples().isEmpty()) {
             throw new BadInputException(train + ": no example has a token to learn after truncation to --seq-len " + cfg.seqLen());
         }
-        TrainableParameters params = cfg.full() ? FullParameters.load(modelDir) : LoraParameterSet.initial(mc, cfg);
+        TrainableParameters params = setup.initialParameters(mc);
         if (ckpt != null) {
             params.restore(ckpt, ckptDir);
         }
@@ -136,6 +153,7 @@ public final class Trainer {
         long tokens = 0;
         boolean stopped = false;
         try (LlamaTrainingModel model = LlamaTrainingModel.open(modelDir, params);
+             Distillation distill = setup.openDistillation();
              TrainingLog log = ckpt != null ? TrainingLog.resume(logFile, step) : TrainingLog.start(logFile)) {
             while (step < totalSteps) {
                 if (stop.getAsBoolean()) {
@@ -145,20 +163,27 @@ public final class Trainer {
                 long s0 = System.nanoTime();
                 List<Batch> micro = batcher.nextStep(cfg.gradAccum());
                 long normaliser = 0;
+                long positions = 0;
                 for (Batch b : micro) {
                     normaliser += b.targetCount();
+                    positions += b.tokenCount();
                 }
                 model.zeroGrad();
-                double loss = 0;
+                double ce = 0;
+                double kd = 0;
                 for (Batch b : micro) {
-                    if (b.targetCount() == 0) {
+                    if (b.targetCount() == 0 && (distill == null || b.tokenCount() == 0)) {
                         continue;
                     }
                     long seed = dropoutRng.nextLong();
-                    loss += model.forward(b.inputIds(), b.shiftedTargets(), b.size(), b.width(),
+                    ce += model.forward(b.inputIds(), b.shiftedTargets(), b.size(), b.width(),
                             Math.max(1, normaliser), (float) cfg.loraDropout(), seed);
+                    if (distill != null) {
+                        kd += distill.apply(model, b, positions);
+                    }
                     model.backward();
                 }
+                double loss = distill == null ? ce : ce + distill.weight() * kd;
                 if (!Double.isFinite(loss)) {
                     throw new IllegalStateException("training loss became " + loss + " at step " + (step + 1)
                             + "; lower --lr or set --max-grad-norm");
@@ -177,6 +202,9 @@ public final class Trainer {
                 double epoch = batcher.epochProgress();
                 TrainingLog.Entry entry = TrainingLog.Entry.train(step, epoch, loss, lr, gradNorm, processed / stepSeconds,
                         elapsedBefore + (System.nanoTime() - t0) / 1e9);
+                if (setup.logsLossParts()) {
+                    entry = entry.withLossParts(ce, distill == null ? null : kd);
+                }
                 boolean evalNow = evalData != null && (cfg.evalEvery() > 0 && step % cfg.evalEvery() == 0 || step == totalSteps);
                 if (evalNow) {
                     lastEval = evaluate(model, evalData, cfg, padId);
@@ -186,11 +214,11 @@ public final class Trainer {
                 log.append(entry);
                 listener.step(entry, totalSteps);
                 if (cfg.saveEvery() > 0 && step % cfg.saveEvery() == 0 && step < totalSteps) {
-                    saveCheckpoint(ckptDir, cfg, step, batcher, params, optimizer, dropoutRng);
+                    saveCheckpoint(ckptDir, setup, step, batcher, params, optimizer, dropoutRng);
                 }
             }
         }
-        saveCheckpoint(ckptDir, cfg, step, batcher, params, optimizer, dropoutRng);
+        saveCheckpoint(ckptDir, setup, step, batcher, params, optimizer, dropoutRng);
         params.writeOutput(out, modelDir, cfg);
         return new Result(step, totalSteps, lastLoss, lastEval, tokens, (System.nanoTime() - t0) / 1e9, stopped);
     }
@@ -211,9 +239,14 @@ public final class Trainer {
         return count == 0 ? Double.NaN : sum / count;
     }
 
-    private static void saveCheckpoint(Path dir, TrainConfig cfg, long step, Batcher batcher, TrainableParameters params,
+    private static void saveCheckpoint(Path dir, TrainingSetup setup, long step, Batcher batcher, TrainableParameters params,
                                        Optimizer optimizer, TrainRng dropoutRng) throws IOException {
-        new Checkpoint(cfg, step, batcher.position(), params.tensors(), optimizer.exportState(),
-                Map.of(DROPOUT_RNG, dropoutRng.state())).save(dir);
+        Map<String, String> extra = setup.checkpointFiles();
+        new Checkpoint(setup.config(), step, batcher.position(), params.tensors(), optimizer.exportState(),
+                Map.of(DROPOUT_RNG, dropoutRng.state())).save(dir, tmp -> {
+                    for (Map.Entry<String, String> f : extra.entrySet()) {
+                        Files.writeString(tmp.resolve(f.getKey()), f.getValue());
+                    }
+                });
     }
 }

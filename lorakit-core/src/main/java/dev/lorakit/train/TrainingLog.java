@@ -21,7 +21,9 @@ import java.util.List;
  * The training log, {@code training_log.jsonl}: one JSON object per logged step, appended and
  * flushed line by line so it can be followed while training runs (and survives a crash but for
  * the line being written). Keys: {@code step}, {@code epoch} (fractional), {@code loss},
- * {@code lr}, {@code grad_norm}, {@code tokens_per_s}, {@code eval_loss}, {@code elapsed_s};
+ * {@code ce_loss} and {@code kd_loss} (CA-LoRA: the cross-entropy part of the loss and the
+ * unweighted distillation MSE, loss = ce_loss + lambda * kd_loss), {@code lr}, {@code grad_norm},
+ * {@code tokens_per_s}, {@code eval_loss}, {@code elapsed_s};
  * a key is left out when its value is absent (null). Non-finite values (a diverged loss) are
  * written as the strings "NaN", "Infinity" and "-Infinity", since JSON has no such numbers.
  *
@@ -48,9 +50,17 @@ public final class TrainingLog implements AutoCloseable {
      * @param tokensPerSecond training throughput, or null
      * @param evalLoss        evaluation loss, or null when not evaluated at this step
      * @param elapsedSeconds  seconds since training started (including earlier runs when resumed)
+     * @param ceLoss          the cross-entropy part of the loss, or null (logged by CA-LoRA runs)
+     * @param kdLoss          the unweighted distillation term, or null
      */
     public record Entry(long step, double epoch, Double loss, Double lr, Double gradNorm, Double tokensPerSecond,
-                        Double evalLoss, double elapsedSeconds) {
+                        Double evalLoss, double elapsedSeconds, Double ceLoss, Double kdLoss) {
+        /** An entry without loss parts. */
+        public Entry(long step, double epoch, Double loss, Double lr, Double gradNorm, Double tokensPerSecond,
+                     Double evalLoss, double elapsedSeconds) {
+            this(step, epoch, loss, lr, gradNorm, tokensPerSecond, evalLoss, elapsedSeconds, null, null);
+        }
+
         /** A training step's line without evaluation. */
         public static Entry train(long step, double epoch, double loss, double lr, double gradNorm, double tokensPerSecond,
                                   double elapsedSeconds) {
@@ -59,7 +69,12 @@ public final class TrainingLog implements AutoCloseable {
 
         /** This entry with an evaluation loss. */
         public Entry withEvalLoss(double evalLoss) {
-            return new Entry(step, epoch, loss, lr, gradNorm, tokensPerSecond, evalLoss, elapsedSeconds);
+            return new Entry(step, epoch, loss, lr, gradNorm, tokensPerSecond, evalLoss, elapsedSeconds, ceLoss, kdLoss);
+        }
+
+        /** This entry with the loss's parts (either may be null). */
+        public Entry withLossParts(Double ce, Double kd) {
+            return new Entry(step, epoch, loss, lr, gradNorm, tokensPerSecond, evalLoss, elapsedSeconds, ce, kd);
         }
 
         /** The JSON line (no newline). */
@@ -68,6 +83,8 @@ public final class TrainingLog implements AutoCloseable {
             o.put("step", step);
             put(o, "epoch", epoch);
             put(o, "loss", loss);
+            put(o, "ce_loss", ceLoss);
+            put(o, "kd_loss", kdLoss);
             put(o, "lr", lr);
             put(o, "grad_norm", gradNorm);
             put(o, "tokens_per_s", tokensPerSecond);
@@ -109,7 +126,8 @@ public final class TrainingLog implements AutoCloseable {
             }
             return new Entry(n.get("step").longValue(), required(n, "epoch", where), optional(n, "loss", where),
                     optional(n, "lr", where), optional(n, "grad_norm", where), optional(n, "tokens_per_s", where),
-                    optional(n, "eval_loss", where), required(n, "elapsed_s", where));
+                    optional(n, "eval_loss", where), required(n, "elapsed_s", where), optional(n, "ce_loss", where),
+                    optional(n, "kd_loss", where));
         }
 
         private static double required(JsonNode n, String key, String where) {

@@ -12,7 +12,10 @@ import java.util.Map;
  * attention, SwiGLU MLP, biases where the config has them, tied or separate LM head, mean
  * cross-entropy over non-ignored targets): the reference of the whole-model gradient check.
  * Weights are looked up by Hugging Face name in a map of float64 arrays, so a finite difference
- * perturbs one entry in place.
+ * perturbs one entry in place. Optional side branches per module (LoRA {@code s B (A x)} and
+ * CA-LoRA recovery {@code s U GELU(D x)}, exact erf GELU) and the hidden states CA-LoRA
+ * distils (the final RMS-normed one or a block's output) make it the reference of the CA-LoRA
+ * gradient check too.
  *
  * <p>Legend: B sequences, T positions, N = B*T rows, C hidden, H/KV heads, D head dim, F FFN
  * size, V vocabulary.
@@ -21,23 +24,33 @@ final class Float64Llama {
     private Float64Llama() {
     }
 
+    /** The hidden state index of the final RMS-normed hidden state (as LlamaTrainingModel.FINAL_HIDDEN). */
+    static final int FINAL = -1;
+
+    /**
+     * The side branches of one module, either part absent (null arrays): LoRA
+     * {@code y += loraScale * (x A^T) B^T} with A [r, in], B [out, r], and recovery
+     * {@code y += recScale * GELU(x D^T) U^T} with D [R, in], U [out, R].
+     */
+    record Branch(double[] a, double[] b, int loraRank, double loraScale, double[] d, double[] u, int recRank, double recScale) {
+    }
+
     /**
      * sum over rows n with targets[n] != -100 of (logsumexp(logits_n) - logits_n[targets[n]]),
      * divided by {@code normaliser}.
      */
     static double loss(ModelConfig c, Map<String, double[]> w, int[] tokens, int[] targets, int B, int T, double normaliser) {
+        return loss(c, w, Map.of(), tokens, targets, B, T, normaliser);
+    }
+
+    /** As {@link #loss(ModelConfig, Map, int[], int[], int, int, double)} with side branches by module path. */
+    static double loss(ModelConfig c, Map<String, double[]> w, Map<String, Branch> branches, int[] tokens, int[] targets,
+                       int B, int T, double normaliser) {
         int N = B * T;
-        int C = c.hiddenSize();
         int V = c.vocabSize();
-        double[] x = new double[N * C];
+        int C = c.hiddenSize();
+        double[] xf = hidden(c, w, branches, tokens, B, T, FINAL);
         double[] embed = w.get(WeightLayout.EMBED_TOKENS);
-        for (int n = 0; n < N; n++) {
-            System.arraycopy(embed, tokens[n] * C, x, n * C, C);
-        }
-        for (int l = 0; l < c.numHiddenLayers(); l++) {
-            x = block(c, w, l, x, B, T);
-        }
-        double[] xf = rmsnorm(x, w.get(WeightLayout.FINAL_NORM), c.rmsNormEps(), N, C);
         double[] head = c.tieWordEmbeddings() ? embed : w.get(WeightLayout.LM_HEAD);
         double[] logits = linear(xf, head, null, N, C, V);
         double sum = 0;
@@ -58,7 +71,25 @@ final class Float64Llama {
         return sum / normaliser;
     }
 
-    private static double[] block(ModelConfig c, Map<String, double[]> w, int l, double[] x, int B, int T) {
+    /** The final RMS-normed hidden state ({@link #FINAL}) or block {@code layer}'s output, [B*T, C]. */
+    static double[] hidden(ModelConfig c, Map<String, double[]> w, Map<String, Branch> branches, int[] tokens, int B, int T,
+                           int layer) {
+        int N = B * T;
+        int C = c.hiddenSize();
+        double[] x = new double[N * C];
+        double[] embed = w.get(WeightLayout.EMBED_TOKENS);
+        for (int n = 0; n < N; n++) {
+            System.arraycopy(embed, tokens[n] * C, x, n * C, C);
+        }
+        int last = layer == FINAL ? c.numHiddenLayers() - 1 : layer;
+        for (int l = 0; l <= last; l++) {
+            x = block(c, w, branches, l, x, B, T);
+        }
+        return layer == FINAL ? rmsnorm(x, w.get(WeightLayout.FINAL_NORM), c.rmsNormEps(), N, C) : x;
+    }
+
+    private static double[] block(ModelConfig c, Map<String, double[]> w, Map<String, Branch> br, int l, double[] x, int B,
+                                  int T) {
         int N = B * T;
         int C = c.hiddenSize();
         int H = c.numAttentionHeads();
@@ -66,9 +97,9 @@ final class Float64Llama {
         int D = c.headDim();
         int F = c.intermediateSize();
         double[] xn = rmsnorm(x, w.get(WeightLayout.inputLayernorm(l)), c.rmsNormEps(), N, C);
-        double[] q = project(c, w, l, Projection.Q_PROJ, xn, N);
-        double[] k = project(c, w, l, Projection.K_PROJ, xn, N);
-        double[] v = project(c, w, l, Projection.V_PROJ, xn, N);
+        double[] q = project(c, w, br, l, Projection.Q_PROJ, xn, N);
+        double[] k = project(c, w, br, l, Projection.K_PROJ, xn, N);
+        double[] v = project(c, w, br, l, Projection.V_PROJ, xn, N);
         rope(q, c.ropeTheta(), N, T, H, D);
         rope(k, c.ropeTheta(), N, T, KV, D);
         double[] att = new double[N * H * D];
@@ -103,19 +134,19 @@ final class Float64Llama {
                 }
             }
         }
-        double[] o = project(c, w, l, Projection.O_PROJ, att, N);
+        double[] o = project(c, w, br, l, Projection.O_PROJ, att, N);
         double[] mid = new double[N * C];
         for (int i = 0; i < mid.length; i++) {
             mid[i] = x[i] + o[i];
         }
         double[] xn2 = rmsnorm(mid, w.get(WeightLayout.postAttentionLayernorm(l)), c.rmsNormEps(), N, C);
-        double[] gate = project(c, w, l, Projection.GATE_PROJ, xn2, N);
-        double[] up = project(c, w, l, Projection.UP_PROJ, xn2, N);
+        double[] gate = project(c, w, br, l, Projection.GATE_PROJ, xn2, N);
+        double[] up = project(c, w, br, l, Projection.UP_PROJ, xn2, N);
         double[] hidden = new double[N * F];
         for (int i = 0; i < hidden.length; i++) {
             hidden[i] = gate[i] / (1 + Math.exp(-gate[i])) * up[i];
         }
-        double[] down = project(c, w, l, Projection.DOWN_PROJ, hidden, N);
+        double[] down = project(c, w, br, l, Projection.DOWN_PROJ, hidden, N);
         double[] out = new double[N * C];
         for (int i = 0; i < out.length; i++) {
             out[i] = mid[i] + down[i];
@@ -123,9 +154,30 @@ final class Float64Llama {
         return out;
     }
 
-    private static double[] project(ModelConfig c, Map<String, double[]> w, int l, Projection p, double[] x, int N) {
-        return linear(x, w.get(p.weightName(l)), c.hasBias(p) ? w.get(p.biasName(l)) : null, N, p.inFeatures(c),
-                p.outFeatures(c));
+    private static double[] project(ModelConfig c, Map<String, double[]> w, Map<String, Branch> br, int l, Projection p,
+                                    double[] x, int N) {
+        int in = p.inFeatures(c);
+        int out = p.outFeatures(c);
+        double[] y = linear(x, w.get(p.weightName(l)), c.hasBias(p) ? w.get(p.biasName(l)) : null, N, in, out);
+        Branch b = br.get(p.modulePath(l));
+        if (b != null && b.a() != null) {
+            double[] mid = linear(x, b.a(), null, N, in, b.loraRank());
+            double[] delta = linear(mid, b.b(), null, N, b.loraRank(), out);
+            for (int i = 0; i < y.length; i++) {
+                y[i] += b.loraScale() * delta[i];
+            }
+        }
+        if (b != null && b.d() != null) {
+            double[] h = linear(x, b.d(), null, N, in, b.recRank());
+            for (int i = 0; i < h.length; i++) {
+                h[i] = 0.5 * h[i] * (1 + dev.lorakit.tensor.kernel.Erf.erf(h[i] / Math.sqrt(2)));
+            }
+            double[] delta = linear(h, b.u(), null, N, b.recRank(), out);
+            for (int i = 0; i < y.length; i++) {
+                y[i] += b.recScale() * delta[i];
+            }
+        }
+        return y;
     }
 
     /** y = x W^T + b, W [out, in]. */
