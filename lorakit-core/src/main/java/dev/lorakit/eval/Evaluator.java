@@ -1,7 +1,7 @@
 package dev.lorakit.eval;
 
 import dev.lorakit.io.tokenizer.TextTokenizer;
-import dev.lorakit.model.LlamaModel;
+import dev.lorakit.model.LanguageModel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -30,13 +30,13 @@ public final class Evaluator {
     /** Tokens greedy generation may run past the completion's length. */
     public static final int EXTRA_TOKENS = 8;
 
-    private final LlamaModel model;
+    private final LanguageModel model;
     private final TextTokenizer tokenizer;
     private final SequenceScorer scorer;
     private final int batchSize;
     private final Set<Integer> stopIds;
 
-    public Evaluator(LlamaModel model, TextTokenizer tokenizer, int batchSize) {
+    public Evaluator(LanguageModel model, TextTokenizer tokenizer, int batchSize) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         }

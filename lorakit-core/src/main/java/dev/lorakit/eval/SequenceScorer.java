@@ -1,7 +1,7 @@
 package dev.lorakit.eval;
 
-import dev.lorakit.model.KvCache;
-import dev.lorakit.model.LlamaModel;
+import dev.lorakit.model.LanguageModel;
+import dev.lorakit.model.SequenceCache;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -11,7 +11,7 @@ import java.util.List;
  * packed into batched forward passes of a bounded number of rows (logits memory = rows x V).
  */
 public final class SequenceScorer {
-    private final LlamaModel model;
+    private final LanguageModel model;
     private final int maxRows;
 
     /**
@@ -41,16 +41,16 @@ public final class SequenceScorer {
         }
     }
 
-    public SequenceScorer(LlamaModel model) {
+    public SequenceScorer(LanguageModel model) {
         this.model = model;
-        int vocab = model.config().vocabSize();
+        int vocab = model.vocabSize();
         this.maxRows = Math.max(1, Math.min(4096, (16 << 20) / vocab));
     }
 
     /** Scores every sequence from its own start index (>= 1: the first token has no prediction). */
     public Scored[] score(int[][] seqs, int[] from) {
         Scored[] out = new Scored[seqs.length];
-        int vocab = model.config().vocabSize();
+        int vocab = model.vocabSize();
         int i = 0;
         while (i < seqs.length) {
             // Pack sequences until the row budget is used (at least one sequence per batch).
@@ -64,7 +64,7 @@ public final class SequenceScorer {
                 rows += seqs[i].length;
                 i++;
             }
-            KvCache[] caches = new KvCache[batch.size()];
+            SequenceCache[] caches = new SequenceCache[batch.size()];
             int[][] tokens = new int[batch.size()][];
             for (int b = 0; b < batch.size(); b++) {
                 tokens[b] = seqs[batch.get(b)];
