@@ -19,8 +19,9 @@ public final class SequenceScorer {
      *
      * @param logProbs log p(token[t] | prefix) for t = from .. length-1 (natural log)
      * @param topMatches whether argmax of the logits at t-1 was token[t]
+     * @param topTokens the argmax of the logits at t-1 (the model's greedy choice for position t)
      */
-    public record Scored(double[] logProbs, boolean[] topMatches) {
+    public record Scored(double[] logProbs, boolean[] topMatches, int[] topTokens) {
         /** Sum of the log-probabilities. */
         public double total() {
             double s = 0;
@@ -78,12 +79,14 @@ public final class SequenceScorer {
                 int n = seq.length - from[s];
                 double[] lp = new double[n];
                 boolean[] top = new boolean[n];
+                int[] topTokens = new int[n];
                 for (int t = from[s]; t < seq.length; t++) {
                     int off = (rowBase + t - 1) * vocab; // logits at t-1 predict token t
                     lp[t - from[s]] = logSoftmaxAt(logits, off, vocab, seq[t]);
-                    top[t - from[s]] = argmax(logits, off, vocab) == seq[t];
+                    topTokens[t - from[s]] = argmax(logits, off, vocab);
+                    top[t - from[s]] = topTokens[t - from[s]] == seq[t];
                 }
-                out[s] = new Scored(lp, top);
+                out[s] = new Scored(lp, top, topTokens);
                 rowBase += seq.length;
             }
         }
