@@ -62,7 +62,7 @@ public final class DemoCommand implements Callable<Integer> {
     String split;
 
     @Option(names = "--limit", paramLabel = "N",
-            description = "Examples per task, a seeded subset (default: multi-task 30, mixed-rank 60, prune 100).")
+            description = "Examples per task, a seeded subset (default: multi-task 40, mixed-rank 150, prune 200).")
     Integer limit;
 
     @Option(names = "--methods", split = ",", paramLabel = "M",

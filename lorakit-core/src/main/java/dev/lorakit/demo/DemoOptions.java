@@ -78,9 +78,9 @@ public record DemoOptions(Path base, Path adapters, Path tasks, TaskSplit split,
      */
     public static int defaultLimit(DemoScenario scenario) {
         return switch (scenario) {
-            case MULTI_TASK -> 30;
-            case MIXED_RANK -> 60;
-            case PRUNE -> 100;
+            case MULTI_TASK -> 40;
+            case MIXED_RANK -> 150;
+            case PRUNE -> 200;
         };
     }
 
