@@ -16,13 +16,14 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Compose, compress, adapt and serve LoRA adapters for Llama-family models, in pure Java.",
-        subcommands = {InspectCommand.class, GenerateCommand.class, TrainCommand.class, AdaptCommand.class, ForwardCommand.class, EvalCommand.class, ExportCommand.class, MergeCommand.class, CompressCommand.class, BenchCommand.class, SynthCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {InspectCommand.class, GenerateCommand.class, TrainCommand.class, AdaptCommand.class, ForwardCommand.class, EvalCommand.class, ExportCommand.class, MergeCommand.class, DemoCommand.class, CompressCommand.class, BenchCommand.class, SynthCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Examples:", "  lorakit inspect path/to/adapter",
                 "  lorakit generate --model M --adapter A:0.8 --prompt \"Hello\" --max-tokens 64",
                 "  lorakit eval --model M --adapter A --data tasks/ --json",
                 "  lorakit merge --method lego -o merged lora_a lora_b lora_c",
                 "  lorakit compress --model M --quantize q4_0 -o M-q4",
                 "  lorakit adapt --teacher M --model M-q4 --adapter A --data train.jsonl -o A-q4",
+                "  lorakit demo",
                 "  lorakit help generate"})
 public final class Main {
     /** Exit code for bad input. */

@@ -1,7 +1,7 @@
 package dev.lorakit.eval;
 
 import dev.lorakit.io.tokenizer.TextTokenizer;
-import dev.lorakit.model.LlamaModel;
+import dev.lorakit.model.LanguageModel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -17,9 +17,10 @@ import java.util.function.IntConsumer;
  *   <li>prompt/completion: the prompt (with BOS per the tokenizer) followed by the completion's
  *       tokens; NLL = mean -log p per completion token; exact match = greedy generation from the
  *       prompt (stopping at EOS, at most completion length + {@value #EXTRA_TOKENS} tokens) equals
- *       the completion after trimming whitespace. When teacher forcing shows the model's top
- *       prediction is every completion token and then EOS, greedy decoding provably produces the
- *       completion, so that example is decided without generating;</li>
+ *       the completion after trimming whitespace. Teacher forcing already shows where greedy
+ *       decoding would first leave the completion, which decides most examples without generating
+ *       (a match when the top prediction is every completion token and then EOS, a certain
+ *       mismatch when the text diverges; see {@link TeacherForcedMatch});</li>
  *   <li>multiple choice: sum of log p of each choice's tokens after the prompt; accuracy takes the
  *       highest sum, accuracy_norm the highest sum per UTF-8 byte of the choice;</li>
  *   <li>text: perplexity = exp(mean NLL over every token after BOS), and bits per UTF-8 byte.</li>
@@ -30,13 +31,13 @@ public final class Evaluator {
     /** Tokens greedy generation may run past the completion's length. */
     public static final int EXTRA_TOKENS = 8;
 
-    private final LlamaModel model;
+    private final LanguageModel model;
     private final TextTokenizer tokenizer;
     private final SequenceScorer scorer;
     private final int batchSize;
     private final Set<Integer> stopIds;
 
-    public Evaluator(LlamaModel model, TextTokenizer tokenizer, int batchSize) {
+    public Evaluator(LanguageModel model, TextTokenizer tokenizer, int batchSize) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         }
@@ -88,10 +89,11 @@ public final class Evaluator {
                     nllSum -= scored[i].logProbs()[t];
                 }
                 nllTokens += c;
-                if (eos != null && scored[i].allTop()) {
-                    matches++; // teacher-forced argmax = completion + EOS: greedy decoding reproduces it
-                } else {
-                    undecided.add(i);
+                TaskExample.PromptCompletion ex = (TaskExample.PromptCompletion) batch.get(i);
+                switch (TeacherForcedMatch.decide(completions[i], scored[i], eos != null, stopIds, ex.completion(), tokenizer)) {
+                    case MATCH -> matches++;
+                    case MISMATCH -> { }
+                    case UNKNOWN -> undecided.add(i);
                 }
             }
             if (!undecided.isEmpty()) {

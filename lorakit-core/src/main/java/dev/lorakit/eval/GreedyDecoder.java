@@ -1,7 +1,7 @@
 package dev.lorakit.eval;
 
-import dev.lorakit.model.KvCache;
-import dev.lorakit.model.LlamaModel;
+import dev.lorakit.model.LanguageModel;
+import dev.lorakit.model.SequenceCache;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -16,10 +16,10 @@ public final class GreedyDecoder {
     }
 
     /** The generated tokens of each prompt. */
-    public static int[][] generate(LlamaModel model, int[][] prompts, int[] maxNew, Set<Integer> stopIds) {
+    public static int[][] generate(LanguageModel model, int[][] prompts, int[] maxNew, Set<Integer> stopIds) {
         int n = prompts.length;
-        int vocab = model.config().vocabSize();
-        KvCache[] caches = new KvCache[n];
+        int vocab = model.vocabSize();
+        SequenceCache[] caches = new SequenceCache[n];
         List<List<Integer>> out = new ArrayList<>();
         for (int s = 0; s < n; s++) {
             caches[s] = model.newCache(prompts[s].length + maxNew[s]);
@@ -52,7 +52,7 @@ public final class GreedyDecoder {
             if (active.isEmpty()) {
                 break;
             }
-            KvCache[] c = new KvCache[active.size()];
+            SequenceCache[] c = new SequenceCache[active.size()];
             int[][] tok = new int[active.size()][];
             for (int a = 0; a < active.size(); a++) {
                 c[a] = caches[active.get(a)];

@@ -1,7 +1,7 @@
 package dev.lorakit.eval;
 
-import dev.lorakit.model.KvCache;
-import dev.lorakit.model.LlamaModel;
+import dev.lorakit.model.LanguageModel;
+import dev.lorakit.model.SequenceCache;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -11,7 +11,7 @@ import java.util.List;
  * packed into batched forward passes of a bounded number of rows (logits memory = rows x V).
  */
 public final class SequenceScorer {
-    private final LlamaModel model;
+    private final LanguageModel model;
     private final int maxRows;
 
     /**
@@ -19,8 +19,9 @@ public final class SequenceScorer {
      *
      * @param logProbs log p(token[t] | prefix) for t = from .. length-1 (natural log)
      * @param topMatches whether argmax of the logits at t-1 was token[t]
+     * @param topTokens the argmax of the logits at t-1 (the model's greedy choice for position t)
      */
-    public record Scored(double[] logProbs, boolean[] topMatches) {
+    public record Scored(double[] logProbs, boolean[] topMatches, int[] topTokens) {
         /** Sum of the log-probabilities. */
         public double total() {
             double s = 0;
@@ -41,16 +42,16 @@ public final class SequenceScorer {
         }
     }
 
-    public SequenceScorer(LlamaModel model) {
+    public SequenceScorer(LanguageModel model) {
         this.model = model;
-        int vocab = model.config().vocabSize();
+        int vocab = model.vocabSize();
         this.maxRows = Math.max(1, Math.min(4096, (16 << 20) / vocab));
     }
 
     /** Scores every sequence from its own start index (>= 1: the first token has no prediction). */
     public Scored[] score(int[][] seqs, int[] from) {
         Scored[] out = new Scored[seqs.length];
-        int vocab = model.config().vocabSize();
+        int vocab = model.vocabSize();
         int i = 0;
         while (i < seqs.length) {
             // Pack sequences until the row budget is used (at least one sequence per batch).
@@ -64,7 +65,7 @@ public final class SequenceScorer {
                 rows += seqs[i].length;
                 i++;
             }
-            KvCache[] caches = new KvCache[batch.size()];
+            SequenceCache[] caches = new SequenceCache[batch.size()];
             int[][] tokens = new int[batch.size()][];
             for (int b = 0; b < batch.size(); b++) {
                 tokens[b] = seqs[batch.get(b)];
@@ -78,12 +79,14 @@ public final class SequenceScorer {
                 int n = seq.length - from[s];
                 double[] lp = new double[n];
                 boolean[] top = new boolean[n];
+                int[] topTokens = new int[n];
                 for (int t = from[s]; t < seq.length; t++) {
                     int off = (rowBase + t - 1) * vocab; // logits at t-1 predict token t
                     lp[t - from[s]] = logSoftmaxAt(logits, off, vocab, seq[t]);
-                    top[t - from[s]] = argmax(logits, off, vocab) == seq[t];
+                    topTokens[t - from[s]] = argmax(logits, off, vocab);
+                    top[t - from[s]] = topTokens[t - from[s]] == seq[t];
                 }
-                out[s] = new Scored(lp, top);
+                out[s] = new Scored(lp, top, topTokens);
                 rowBase += seq.length;
             }
         }

@@ -4,7 +4,7 @@ package dev.lorakit.model;
  * The key/value cache of one sequence: per layer, rows of [kvHeads * headDim] floats for every
  * position processed so far (keys already rotated). Grows on demand up to the model's context.
  */
-public final class KvCache {
+public final class KvCache implements SequenceCache {
     private final int layers;
     private final int kvDim;
     private final int maxPositions;
@@ -37,11 +37,13 @@ public final class KvCache {
     }
 
     /** Number of positions stored. */
+    @Override
     public int length() {
         return length;
     }
 
     /** The largest number of positions this cache may hold (the model's context length). */
+    @Override
     public int maxPositions() {
         return maxPositions;
     }
@@ -72,11 +74,13 @@ public final class KvCache {
     }
 
     /** Forgets every position (reuse the buffers for a new sequence). */
+    @Override
     public void clear() {
         length = 0;
     }
 
     /** Drops positions past {@code n} (e.g. to re-score a shared prompt prefix). */
+    @Override
     public void truncate(int n) {
         if (n < 0 || n > length) {
             throw new IllegalArgumentException("cannot truncate a cache of " + length + " positions to " + n);

@@ -34,7 +34,7 @@ import java.util.List;
  *
  * <p>Not thread-safe: one forward at a time (each forward uses every core).
  */
-public final class LlamaModel implements AutoCloseable {
+public final class LlamaModel implements LanguageModel, AutoCloseable {
     private final HfModelDirectory directory;
     private final AdapterSet adapters;
     private final Arena mergedWeights; // off-heap copies of merged weights (merged mode)
@@ -161,14 +161,41 @@ public final class LlamaModel implements AutoCloseable {
         lmHead.observeInputs(observer);
     }
 
+    @Override
+    public int vocabSize() {
+        return c.vocabSize();
+    }
+
     /** A new empty KV cache for one sequence. */
+    @Override
     public KvCache newCache(int initialCapacity) {
         return new KvCache(c.numHiddenLayers(), c.keyValueDim(), c.maxPositionEmbeddings(), initialCapacity);
     }
 
     /** Logits [T, V] (row-major) of every position of one sequence, from scratch. */
+    @Override
     public float[] logits(int[] inputIds) {
         return forward(new KvCache[] {newCache(inputIds.length)}, new int[][] {inputIds}, true);
+    }
+
+    /**
+     * {@link LanguageModel}'s forward: every cache must be a {@link KvCache} made by
+     * {@link #newCache}; runs {@link #forward(KvCache[], int[][], boolean)}.
+     */
+    @Override
+    public float[] forward(SequenceCache[] caches, int[][] tokens, boolean allPositions) {
+        if (caches instanceof KvCache[] kv) {
+            return forward(kv, tokens, allPositions);
+        }
+        KvCache[] kv = new KvCache[caches.length];
+        for (int s = 0; s < caches.length; s++) {
+            if (!(caches[s] instanceof KvCache k)) {
+                throw new IllegalArgumentException("cache " + s + " is a " + caches[s].getClass().getSimpleName()
+                        + ", not a KvCache of this model");
+            }
+            kv[s] = k;
+        }
+        return forward(kv, tokens, allPositions);
     }
 
     /**
