@@ -34,9 +34,9 @@ final class DemoTable {
     private static void multiTask(MultiTaskReport r, PrintWriter out) {
         List<TaskAdapter> tasks = r.world().tasks();
         List<Integer> ranks = tasks.stream().map(TaskAdapter::rank).distinct().toList();
-        out.printf(Locale.ROOT, "lorakit demo, scenario %s: %d task adapters (rank %s), %s split, %d examples per task, seed %d%n",
-                r.options().scenario().cliName(), tasks.size(), ranks.size() == 1 ? ranks.get(0).toString()
-                        : tasks.stream().map(t -> t.task() + " " + t.rank()).reduce((a, b) -> a + ", " + b).orElse(""),
+        out.printf(Locale.ROOT, "lorakit demo, scenario %s: %d task adapters (%s), %s split, %d examples per task, seed %d%n",
+                r.options().scenario().cliName(), tasks.size(), ranks.size() == 1 ? "rank " + ranks.get(0)
+                        : "ranks " + String.join(", ", tasks.stream().map(t -> t.task() + " " + t.rank()).toList()),
                 r.options().split().fileStem(), r.options().limit(), r.options().seed());
         out.println("score % (exact match; accuracy for multiple choice); vs own = mean over tasks of score / own adapter's score");
         out.println();
