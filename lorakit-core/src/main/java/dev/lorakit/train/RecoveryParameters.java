@@ -2,9 +2,7 @@ package dev.lorakit.train;
 
 import dev.lorakit.io.hf.ModelConfig;
 import dev.lorakit.io.hf.Projection;
-import dev.lorakit.io.hf.ProjectionModule;
 import dev.lorakit.tensor.Tensor;
-import java.util.Arrays;
 import java.util.Random;
 
 /**
@@ -12,34 +10,9 @@ import java.util.Random;
  * buffers: D [R, in] and U [out, R], applied beside the (compressed) frozen weight as
  * {@code y += scale * U GELU(D x)} (exact erf GELU, no bias; see {@link dev.lorakit.nn.Recovery}).
  */
-public final class RecoveryParameters {
-    private final String module;
-    private final ProjectionModule where;
-    private final int rank;
-    private final int in;
-    private final int out;
-    private final float scale;
-    private final float[] d;  // [R, in]
-    private final float[] u;  // [out, R]
-    private final float[] dd; // [R, in]
-    private final float[] du; // [out, R]
-
+public final class RecoveryParameters extends LowRankFactors {
     private RecoveryParameters(String module, int rank, int in, int out, float scale, float[] d, float[] u) {
-        this.module = module;
-        this.where = ProjectionModule.parse(module).orElseThrow(
-                () -> new IllegalArgumentException(module + " is not a projection module name"));
-        if (rank < 1 || d.length != (long) rank * in || u.length != (long) out * rank) {
-            throw new IllegalArgumentException(module + ": recovery D of " + d.length + " and U of " + u.length
-                    + " values do not fit rank " + rank + ", " + in + " -> " + out);
-        }
-        this.rank = rank;
-        this.in = in;
-        this.out = out;
-        this.scale = scale;
-        this.d = d;
-        this.u = u;
-        this.dd = new float[d.length];
-        this.du = new float[u.length];
+        super(module, rank, in, out, scale, d, u, "recovery D and U");
     }
 
     /**
@@ -49,11 +22,7 @@ public final class RecoveryParameters {
     public static RecoveryParameters init(ModelConfig config, int layer, Projection p, int rank, float scale, Random rnd) {
         int in = p.inFeatures(config);
         int out = p.outFeatures(config);
-        float[] d = new float[rank * in];
-        double bound = 1 / Math.sqrt(in);
-        for (int i = 0; i < d.length; i++) {
-            d[i] = (float) ((2 * rnd.nextDouble() - 1) * bound);
-        }
+        float[] d = kaimingUniform(rank, in, rnd);
         return new RecoveryParameters(p.modulePath(layer), rank, in, out, scale, d, new float[out * rank]);
     }
 
@@ -65,67 +34,33 @@ public final class RecoveryParameters {
         return new RecoveryParameters(module, d.dim(0), d.dim(1), u.dim(0), scale, d.toFloatArray(), u.toFloatArray());
     }
 
-    public String module() {
-        return module;
-    }
-
-    public int layer() {
-        return where.layer();
-    }
-
-    public Projection projection() {
-        return where.projection();
-    }
-
-    public int rank() {
-        return rank;
-    }
-
-    public int inFeatures() {
-        return in;
-    }
-
-    public int outFeatures() {
-        return out;
-    }
-
-    public float scale() {
-        return scale;
-    }
-
     /** D [R, in], row-major (trained in place). */
     public float[] d() {
-        return d;
+        return down();
     }
 
     /** U [out, R], row-major (trained in place). */
     public float[] u() {
-        return u;
+        return up();
     }
 
     /** dLoss/dD, accumulated by backward passes. */
     public float[] gradD() {
-        return dd;
+        return gradDown();
     }
 
     /** dLoss/dU, accumulated by backward passes. */
     public float[] gradU() {
-        return du;
+        return gradUp();
     }
 
     /** D as a tensor view (no copy). */
     public Tensor dTensor() {
-        return Tensor.ofFloats(d, rank, in);
+        return Tensor.ofFloats(down(), rank(), inFeatures());
     }
 
     /** U as a tensor view (no copy). */
     public Tensor uTensor() {
-        return Tensor.ofFloats(u, out, rank);
-    }
-
-    /** Sets both gradients to zero. */
-    public void zeroGrad() {
-        Arrays.fill(dd, 0f);
-        Arrays.fill(du, 0f);
+        return Tensor.ofFloats(up(), outFeatures(), rank());
     }
 }
