@@ -37,7 +37,7 @@
 #                  directory renamed). About 2 minutes per task on 2 cores.
 #   6. mixed-rank  the heterogeneous-rank set of `lorakit demo --scenario mixed-rank`:
 #                  examples/adapters/mixed-rank/{count_words (rank 4), last_word (rank 8),
-#                  sort_words (rank 16)}, alpha = 2 x rank, trained like step 5 (the rank-8 one is
+#                  rotate_words (rank 16)}, alpha = 2 x rank, trained like step 5 (the rank-8 one is
 #                  step 5's adapter, copied).
 #   7. eval        lorakit eval of every adapter on its task's test split (all 200 examples)
 #                  -> build/eval/<name>.json, collected into examples/adapters/results.jsonl (one
@@ -149,7 +149,7 @@ if wanted pretrain; then
     "$lorakit" train --full --model build/pretrain/init --data build/corpus/train.txt \
       --eval build/corpus/validation.txt --seq-len 256 --batch-size 16 --epochs 3 --lr 1e-3 --warmup 100 \
       --schedule cosine --weight-decay 0.1 --betas 0.9,0.95 --max-grad-norm 1.0 --eval-every 500 \
-      --save-every 100 --seed 0 --quiet "${resume[@]}" -o build/pretrain/out
+      --save-every 100 --stop-at 1400 --seed 0 --quiet "${resume[@]}" -o build/pretrain/out
   fi
 fi
 
@@ -191,7 +191,7 @@ if wanted mixed-rank; then
     publish examples/adapters/last_word examples/adapters/mixed-rank/last_word \
       adapter_config.json adapter_model.safetensors training_log.jsonl
   fi
-  train_adapter sort_words 16 mixed-rank/sort_words
+  train_adapter rotate_words 16 mixed-rank/rotate_words
 fi
 
 if wanted eval; then

@@ -113,7 +113,7 @@ public final class AdaptCommand implements Callable<Integer> {
                 recoveryRank, List.copyOf(recoveryTargets), !noDistill, kdWeight, AdaptConfig.parseKdLayer(kdLayer));
         TrainConfig cfg = opts.configBuilder().build();
         ModelPair pair = Adaptation.check(ac, model, cfg); // every bad input fails here, before anything is written
-        TrainingSession.run("adapt", global, spec.commandLine().getOut(), opts.output,
+        TrainingSession.run("adapt", global, spec.commandLine().getOut(), opts.output, opts.stopAt(),
                 (listener, stop) -> Trainer.run(Adaptation.setup(ac, pair, cfg), opts.data, opts.eval, opts.output, opts.resume,
                         listener, stop),
                 json -> {

@@ -1,5 +1,6 @@
 package dev.lorakit.cli;
 
+import dev.lorakit.demo.CaLoraReport;
 import dev.lorakit.demo.DemoReport;
 import dev.lorakit.demo.MultiTaskReport;
 import dev.lorakit.demo.PruneReport;
@@ -22,7 +23,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
  * chart.png of {@code lorakit demo}: a grouped bar chart of every system's score per task (and
- * the average) for the multi-task scenarios, a line chart of score vs rank for the prune scenario.
+ * the average) for the multi-task scenarios, a line chart of score vs rank for the prune scenario,
+ * the average score of each ablation row per compression setting for the ca-lora scenario.
  */
 final class DemoChart {
     private DemoChart() {
@@ -33,6 +35,7 @@ final class DemoChart {
         Chart<?, ?> chart = switch (report) {
             case MultiTaskReport m -> bars(m);
             case PruneReport p -> lines(p);
+            case CaLoraReport c -> grid(c);
         };
         BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
     }
@@ -93,6 +96,29 @@ final class DemoChart {
         XYSeries base = chart.addSeries("base model", List.of(1.0, (double) r),
                 List.of(100 * report.base().score(), 100 * report.base().score()));
         base.setMarker(SeriesMarkers.NONE);
+        return chart;
+    }
+
+    private static CategoryChart grid(CaLoraReport report) {
+        List<String> rows = new ArrayList<>();
+        for (CaLoraReport.Row r : report.settings().get(0).rows()) {
+            rows.add(r.kind().key());
+        }
+        CategoryChart chart = new CategoryChartBuilder().width(1000).height(600)
+                .title(title(report) + ", " + report.world().tasks().size() + " tasks")
+                .xAxisTitle("row").yAxisTitle("average score (%)").build();
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
+        chart.getStyler().setYAxisMin(0.0);
+        chart.getStyler().setYAxisMax(100.0);
+        chart.getStyler().setXAxisLabelRotation(30);
+        chart.getStyler().setOverlapped(false);
+        for (CaLoraReport.Setting s : report.settings()) {
+            List<Double> ys = new ArrayList<>();
+            for (CaLoraReport.Row r : s.rows()) {
+                ys.add(Double.isNaN(r.average()) ? 0.0 : 100 * r.average());
+            }
+            chart.addSeries(s.compression().name(), rows, ys);
+        }
         return chart;
     }
 }

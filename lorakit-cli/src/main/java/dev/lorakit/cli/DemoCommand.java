@@ -1,6 +1,7 @@
 package dev.lorakit.cli;
 
 import dev.lorakit.BadInputException;
+import dev.lorakit.demo.CaLoraSettings;
 import dev.lorakit.demo.Demo;
 import dev.lorakit.demo.DemoListener;
 import dev.lorakit.demo.DemoOptions;
@@ -34,13 +35,17 @@ import picocli.CommandLine.Model.CommandSpec;
                 "OUT/report.json, OUT/chart.png and OUT/table.txt (replaced atomically).", "",
                 "Scenarios: multi-task (one rank-8 LoRA per task, merged once); mixed-rank",
                 "(ranks 4, 8, 16 on three tasks: ADAPTERS/mixed-rank/<task>); prune (one adapter",
-                "merged alone to ranks 1..r, lego vs svd; a line chart). The defaults take 1-3",
-                "minutes on 2 cores. Build the world with tools/build-examples.sh.",
+                "merged alone to ranks 1..r, lego vs svd; a line chart); ca-lora (the CA-LoRA",
+                "ablation: the base model compressed, each task's adapter plugged in, retrained",
+                "fresh, inherited, + recovery modules, + distillation, full CA-LoRA, all with the",
+                "same budget). The defaults take 1-5 minutes on 2 cores. Build the world with",
+                "tools/build-examples.sh.",
                 "See docs/demo.md."},
         footer = {"", "Examples:", "  lorakit demo",
                 "  lorakit demo --scenario mixed-rank --out build/demo-mixed",
-                "  lorakit demo --scenario prune --task sort_words --limit 200",
-                "  lorakit demo --methods lego,ties,cat --split dev --limit 50 --json"})
+                "  lorakit demo --scenario prune --task rotate_words --limit 200",
+                "  lorakit demo --methods lego,ties,cat --split dev --limit 50 --json",
+                "  lorakit demo --scenario ca-lora --compressions q4_0,2:4,q4_0+2:4 --task all --train-steps 100"})
 public final class DemoCommand implements Callable<Integer> {
     /** The files of an output directory. */
     static final String REPORT = "report.json";
@@ -58,28 +63,45 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Task suite: DIR/<task>/{dev,test}.jsonl (default: ${DEFAULT-VALUE}).")
     Path tasks;
 
-    @Option(names = "--scenario", defaultValue = "multi-task", description = "multi-task, mixed-rank or prune (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--scenario", defaultValue = "multi-task",
+            description = "multi-task, mixed-rank, prune or ca-lora (default: ${DEFAULT-VALUE}).")
     String scenario;
 
     @Option(names = "--split", defaultValue = "test", description = "Split to evaluate: test or dev (default: ${DEFAULT-VALUE}).")
     String split;
 
     @Option(names = "--limit", paramLabel = "N",
-            description = "Examples per task, a seeded subset (default: multi-task 40, mixed-rank 150, prune 200).")
+            description = "Examples per task, a seeded subset (default: multi-task 40, mixed-rank 150, prune 200, ca-lora 100).")
     Integer limit;
 
     @Option(names = "--methods", split = ",", paramLabel = "M",
             description = "Merge methods (default: lego,cat,svd,fusion,ties,dare-ties,knots,magnitude; prune: lego,svd).")
     List<String> methods;
 
-    @Option(names = "--task", paramLabel = "NAME", description = "prune: the task whose adapter is pruned (default: the first).")
+    @Option(names = "--task", paramLabel = "NAME",
+            description = "prune: the task whose adapter is pruned (default: the first). ca-lora: the tasks, comma-separated,"
+                    + " or all (default: uppercase,reverse_words,last_word).")
     String task;
+
+    @Option(names = "--compressions", split = ",", paramLabel = "C",
+            description = "ca-lora: compressions of the base model: q8_0, q4_0, N:M (magnitude pruning), or joined by +"
+                    + " (default: q4_0+2:4).")
+    List<String> compressions;
+
+    @Option(names = "--train-steps", paramLabel = "N", description = "ca-lora: optimizer steps of every trained row (default: 40).")
+    Integer trainSteps;
+
+    @Option(names = "--train-lr", paramLabel = "LR", description = "ca-lora: peak learning rate of every trained row (default: 1e-3).")
+    Double trainLr;
+
+    @Option(names = "--train-batch-size", paramLabel = "N", description = "ca-lora: training examples per step (default: 16).")
+    Integer trainBatchSize;
 
     @Option(names = "--out", defaultValue = "build/demo", paramLabel = "DIR",
             description = "Output directory for report.json, chart.png, table.txt (default: ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--keep-merged", paramLabel = "DIR", description = "Keep the merged adapters in DIR/<method>/ (default: a temp dir).")
+    @Option(names = "--keep-merged", paramLabel = "DIR", description = "Keep the merged adapters in DIR/<method>/ (ca-lora: DIR/<compression>/model and DIR/<compression>/<task>/<row>/; default: a temp dir).")
     Path keepMerged;
 
     @Option(names = "--batch-size", defaultValue = "32", description = "Examples per batched forward pass (default: ${DEFAULT-VALUE}).")
@@ -96,8 +118,18 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        DemoOptions options = new DemoOptions(base, adapters, tasks, DemoOptions.parseSplit(split), limit, methods,
-                DemoScenario.parse(scenario), seed, batchSize, keepMerged, task);
+        DemoScenario sc = DemoScenario.parse(scenario);
+        CaLoraSettings caLora = null;
+        String pruneTask = task;
+        if (sc == DemoScenario.CA_LORA) {
+            caLora = CaLoraSettings.of(compressions, task == null ? null : List.of(task.split(",", -1)), trainSteps, trainLr,
+                    trainBatchSize);
+            pruneTask = null;
+        } else if (compressions != null || trainSteps != null || trainLr != null || trainBatchSize != null) {
+            throw new BadInputException("--compressions, --train-steps, --train-lr, --train-batch-size: only with --scenario ca-lora");
+        }
+        DemoOptions options = new DemoOptions(base, adapters, tasks, DemoOptions.parseSplit(split), limit, methods, sc, seed,
+                batchSize, keepMerged, pruneTask, caLora);
         requireDemoOutput(out);
         DemoReport report;
         try (Progress progress = Progress.start("demo", 1, global)) {

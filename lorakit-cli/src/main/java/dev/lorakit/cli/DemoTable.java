@@ -1,5 +1,7 @@
 package dev.lorakit.cli;
 
+import dev.lorakit.demo.CaLoraReport;
+import dev.lorakit.demo.CaLoraSettings;
 import dev.lorakit.demo.DemoReport;
 import dev.lorakit.demo.MultiTaskReport;
 import dev.lorakit.demo.PruneReport;
@@ -26,6 +28,7 @@ final class DemoTable {
         switch (report) {
             case MultiTaskReport m -> multiTask(m, out);
             case PruneReport p -> prune(p, out);
+            case CaLoraReport c -> caLora(c, out);
         }
         out.flush();
         return sw.toString();
@@ -100,6 +103,57 @@ final class DemoTable {
         table.print(out);
         out.printf(Locale.ROOT, "own adapter (rank %d): %s %%, base model: %s %%  (%.1f s)%n", t.rank(), percent(r.own().score()),
                 percent(r.base().score()), r.seconds());
+    }
+
+    private static void caLora(CaLoraReport r, PrintWriter out) {
+        List<TaskAdapter> tasks = r.world().tasks();
+        CaLoraSettings ca = r.options().caLora();
+        out.printf(Locale.ROOT, "lorakit demo, scenario ca-lora: %d task adapters, %s split, %d examples per task, seed %d%n",
+                tasks.size(), r.options().split().fileStem(), r.options().limit(), r.options().seed());
+        out.printf(Locale.ROOT, "every trained row: %d steps of %d examples, lr %g (AdamW, cosine); score %% (exact match);"
+                + " gap closed = (row - plugged) / (uncompressed - plugged) on the average%n", ca.steps(), ca.batchSize(), ca.lr());
+        for (CaLoraReport.Setting s : r.settings()) {
+            out.println();
+            out.printf(Locale.ROOT, "%s: %s on disk (%.2f bits per projection weight; uncompressed weights %s)%n",
+                    s.compression().name(), Units.bytes(s.diskBytes()), s.projectionBitsPerWeight(),
+                    Units.bytes(s.inputWeightBytes()));
+            List<String> headers = new ArrayList<>();
+            headers.add("row");
+            for (TaskAdapter t : tasks) {
+                headers.add(">" + t.task());
+            }
+            headers.add(">average");
+            headers.add(">gap closed");
+            headers.add(">train s");
+            headers.add(">extra bytes");
+            TextTable table = new TextTable(headers.toArray(String[]::new));
+            for (CaLoraReport.Row row : s.rows()) {
+                List<Object> cells = new ArrayList<>();
+                cells.add(row.kind().key());
+                for (TaskAdapter t : tasks) {
+                    cells.add(percent(row.score(t.task())));
+                }
+                cells.add(percent(row.average()));
+                double gap = s.gapClosed(row);
+                cells.add(Double.isNaN(gap) ? "-" : String.format(Locale.ROOT, "%.2f", gap));
+                double seconds = 0;
+                long bytes = 0;
+                int trained = 0;
+                for (CaLoraReport.Cell c : row.cells().values()) {
+                    if (c.training() != null) {
+                        seconds += c.training().seconds();
+                        bytes += c.training().loraBytes() + c.training().recoveryBytes();
+                        trained++;
+                    }
+                }
+                cells.add(trained == 0 ? "-" : String.format(Locale.ROOT, "%.1f", seconds / trained));
+                cells.add(trained == 0 ? "-" : Units.bytes(bytes / trained));
+                table.row(cells.toArray());
+            }
+            table.print(out);
+        }
+        out.println("train s and extra bytes: per task (LoRA + recovery modules, float32)");
+        out.printf(Locale.ROOT, "(%.1f s)%n", r.seconds());
     }
 
     private static String percent(double v) {

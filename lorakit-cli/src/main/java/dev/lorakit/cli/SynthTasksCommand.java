@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code lorakit synth tasks}: draws the prompt/completion task suite from held-out corpus text. */
 @Command(name = "tasks", mixinStandardHelpOptions = true,
-        description = {"Write lorakit's task suite (uppercase, reverse_words, initials, sort_words, count_words, last_word,",
+        description = {"Write lorakit's task suite (uppercase, reverse_words, initials, rotate_words, count_words, last_word,",
                 "remove_vowels, word_after, continuation) as OUT/<task>/{train,dev,test}.jsonl plus OUT/tasks.json,",
                 "drawn from the held-out split of a corpus built by tools/build-corpus.sh. Same seed, same bytes."},
         footer = {"", "--corpus is a directory holding validation.txt (one paragraph per line), or such a file.",

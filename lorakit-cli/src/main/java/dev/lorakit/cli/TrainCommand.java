@@ -58,7 +58,7 @@ public final class TrainCommand implements Callable<Integer> {
         checkModeOptions();
         TrainConfig cfg = opts.configBuilder().initAdapter(initAdapter == null ? null : initAdapter.toString()).full(full)
                 .saveDtype(saveDtype == null ? DType.F32 : parseSaveDtype(saveDtype)).build();
-        TrainingSession.run("train", global, spec.commandLine().getOut(), opts.output,
+        TrainingSession.run("train", global, spec.commandLine().getOut(), opts.output, opts.stopAt(),
                 (listener, stop) -> Trainer.run(model, cfg, opts.data, opts.eval, opts.output, opts.resume, listener, stop),
                 json -> json);
         return 0;

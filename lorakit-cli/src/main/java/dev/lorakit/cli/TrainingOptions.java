@@ -96,6 +96,19 @@ public final class TrainingOptions {
     @Option(names = "--resume", description = "Continue from OUT_DIR/checkpoint (same options required).")
     boolean resume;
 
+    @Option(names = "--stop-at", paramLabel = "STEP",
+            description = "Stop once STEP optimizer steps are done, as Ctrl-C would (checkpoint and output saved, --resume"
+                    + " continues); the schedule is unchanged. Default: run to the end.")
+    Long stopAt;
+
+    /** --stop-at, checked: null or at least 1. */
+    Long stopAt() {
+        if (stopAt != null && stopAt < 1) {
+            throw new BadInputException("--stop-at: expected a step count of at least 1, got " + stopAt);
+        }
+        return stopAt;
+    }
+
     /** A config builder holding every option here (the command adds its own, e.g. full, init_adapter). */
     TrainConfig.Builder configBuilder() {
         if (betas.size() != 2) {

@@ -14,6 +14,7 @@ import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import org.knowm.xchart.BitmapEncoder;
@@ -42,10 +43,12 @@ final class TrainingSession {
      * and prints the report; {@code extraJson} may add fields to the --json report.
      *
      * @param command "train" or "adapt" (the bar's and chart's title)
+     * @param stopAt stop (as Ctrl-C would) once this many optimizer steps are done; null: run to the end
      */
-    static Trainer.Result run(String command, GlobalOptions global, PrintWriter out, Path output, Call call,
+    static Trainer.Result run(String command, GlobalOptions global, PrintWriter out, Path output, Long stopAt, Call call,
                               Function<ObjectNode, ObjectNode> extraJson) throws IOException {
         AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong done = new AtomicLong();
         CountDownLatch finished = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             stop.set(true);
@@ -62,7 +65,13 @@ final class TrainingSession {
                 boolean sized;
 
                 @Override
+                public void started(long step, long totalSteps) {
+                    done.set(step);
+                }
+
+                @Override
                 public void step(TrainingLog.Entry e, long totalSteps) {
+                    done.set(e.step());
                     if (!sized) {
                         progress.resize(totalSteps, e.step() - 1);
                         sized = true;
@@ -72,7 +81,7 @@ final class TrainingSession {
                             e.kdLoss() == null ? "" : String.format(Locale.ROOT, " (ce %.4f, kd %.4g)", e.ceLoss(), e.kdLoss()),
                             e.tokensPerSecond()));
                 }
-            }, stop::get);
+            }, () -> stop.get() || (stopAt != null && done.get() >= stopAt));
             writeLossChart(output.resolve("loss.png"), TrainingLog.read(output.resolve(TrainingLog.FILE_NAME)),
                     "lorakit " + command);
         } finally {

@@ -16,6 +16,7 @@ public final class Demo {
         return switch (options.scenario()) {
             case MULTI_TASK, MIXED_RANK -> MultiTaskDemo.run(options, world, listener);
             case PRUNE -> PruneDemo.run(options, world, listener);
+            case CA_LORA -> CaLoraDemo.run(options, world, listener);
         };
     }
 }

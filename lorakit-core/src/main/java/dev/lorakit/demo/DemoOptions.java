@@ -24,14 +24,22 @@ import java.util.Set;
  * @param batchSize examples per batched forward pass
  * @param keepMerged where to keep the merged adapters ({@code <method>/}, prune: {@code <method>-r<k>/}); null: a temp dir
  * @param task prune: the task whose adapter is pruned; null = the first task that has an adapter
+ * @param caLora ca-lora: compressions, tasks and training budget; null = the defaults (and for the other scenarios)
  */
 public record DemoOptions(Path base, Path adapters, Path tasks, TaskSplit split, Integer limit, List<String> methods,
-                          DemoScenario scenario, long seed, int batchSize, Path keepMerged, String task) {
+                          DemoScenario scenario, long seed, int batchSize, Path keepMerged, String task,
+                          CaLoraSettings caLora) {
     /** The merge methods of the multi-task table, in order. */
     public static final List<String> ALL_METHODS = List.of("lego", "cat", "svd", "fusion", "ties", "dare-ties", "knots",
             "magnitude");
     /** Methods whose output rank is cat's sum or fusion's common rank, so they cannot prune. */
     private static final Set<String> NO_RANK = Set.of("cat", "fusion");
+
+    /** Options of the merge scenarios (no ca-lora settings). */
+    public DemoOptions(Path base, Path adapters, Path tasks, TaskSplit split, Integer limit, List<String> methods,
+                       DemoScenario scenario, long seed, int batchSize, Path keepMerged, String task) {
+        this(base, adapters, tasks, split, limit, methods, scenario, seed, batchSize, keepMerged, task, null);
+    }
 
     public DemoOptions {
         if (split == TaskSplit.TRAIN) {
@@ -46,11 +54,23 @@ public record DemoOptions(Path base, Path adapters, Path tasks, TaskSplit split,
         if (batchSize < 1) {
             throw new BadInputException("--batch-size: must be at least 1, got " + batchSize);
         }
+        if (scenario == DemoScenario.CA_LORA) {
+            if (methods != null) {
+                throw new BadInputException("--methods: the ca-lora scenario compresses the model and adapts each task's"
+                        + " adapter to it; it merges nothing");
+            }
+            if (caLora == null) {
+                caLora = CaLoraSettings.of(null, null, null, null, null);
+            }
+        } else if (caLora != null) {
+            throw new BadInputException("--compressions, --train-steps, --train-lr, --train-batch-size: only with "
+                    + "--scenario ca-lora");
+        }
         if (methods == null) {
             methods = defaultMethods(scenario);
         }
         methods = List.copyOf(methods);
-        if (methods.isEmpty()) {
+        if (methods.isEmpty() && scenario != DemoScenario.CA_LORA) {
             throw new BadInputException("--methods: give at least one merge method");
         }
         Set<String> seen = new HashSet<>();
@@ -81,12 +101,17 @@ public record DemoOptions(Path base, Path adapters, Path tasks, TaskSplit split,
             case MULTI_TASK -> 40;
             case MIXED_RANK -> 150;
             case PRUNE -> 200;
+            case CA_LORA -> 100;
         };
     }
 
     /** The methods a scenario compares when {@code --methods} is not given. */
     public static List<String> defaultMethods(DemoScenario scenario) {
-        return scenario == DemoScenario.PRUNE ? List.of("lego", "svd") : ALL_METHODS;
+        return switch (scenario) {
+            case PRUNE -> List.of("lego", "svd");
+            case CA_LORA -> List.of();
+            case MULTI_TASK, MIXED_RANK -> ALL_METHODS;
+        };
     }
 
     /** Parses {@code test} or {@code dev}. */

@@ -9,7 +9,7 @@ import dev.lorakit.eval.TaskResult;
  * The result of a demo run, one kind per scenario family; {@link #toJson} is report.json (format
  * in docs/demo.md: the common header of {@link #header}, then the scenario's own fields).
  */
-public sealed interface DemoReport permits MultiTaskReport, PruneReport {
+public sealed interface DemoReport permits MultiTaskReport, PruneReport, CaLoraReport {
     /** Version of the report's JSON layout. */
     int FORMAT = 1;
 

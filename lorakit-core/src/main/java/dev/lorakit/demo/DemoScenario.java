@@ -5,8 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The scenarios of the LoRA-LEGO paper that {@code lorakit demo} reproduces on the bundled world
- * (specs/lora-lego.md, "Scenarios").
+ * The scenarios {@code lorakit demo} runs on the bundled world: those of the LoRA-LEGO paper
+ * (specs/lora-lego.md, "Scenarios") and the CA-LoRA ablation (specs/ca-lora.md).
  */
 public enum DemoScenario {
     /** One rank-8 LoRA per task, merged once; the merged adapter evaluated on every task. */
@@ -14,7 +14,12 @@ public enum DemoScenario {
     /** The same with adapters of different ranks (4, 8, 16) on three tasks. */
     MIXED_RANK("mixed-rank"),
     /** One adapter compressed to every rank 1..r by merging it alone; accuracy on its task vs rank. */
-    PRUNE("prune");
+    PRUNE("prune"),
+    /**
+     * Not LoRA-LEGO's: the CA-LoRA ablation grid (specs/ca-lora.md). The base model compressed, each
+     * task's adapter plugged in, retrained fresh, inherited, with recovery modules, with distillation.
+     */
+    CA_LORA("ca-lora");
 
     private final String cliName;
 

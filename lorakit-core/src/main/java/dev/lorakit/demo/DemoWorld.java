@@ -81,6 +81,26 @@ public record DemoWorld(Path base, Path adapterRoot, List<TaskAdapter> tasks) {
             } else {
                 chosen = List.of(withAdapter.get(0));
             }
+        } else if (options.scenario() == DemoScenario.CA_LORA) {
+            CaLoraSettings ca = options.caLora();
+            if (ca.allTasks()) {
+                if (withAdapter.isEmpty()) {
+                    throw new BadInputException(root + ": no task adapters (<task>/" + PeftKeys.CONFIG_FILE + "); " + BUILD_HINT);
+                }
+                chosen = withAdapter;
+            } else {
+                for (String name : ca.tasks()) {
+                    if (!names.contains(name)) {
+                        throw new BadInputException("--task: no task \"" + name + "\" in " + tasksDir + " (tasks: "
+                                + String.join(", ", names) + ", or all)");
+                    }
+                    if (!withAdapter.contains(name)) {
+                        throw new BadInputException("--task: " + root.resolve(name) + " is not an adapter directory (no "
+                                + PeftKeys.CONFIG_FILE + "); " + BUILD_HINT);
+                    }
+                }
+                chosen = ca.tasks();
+            }
         } else {
             if (withAdapter.size() < 2) {
                 throw new BadInputException(root + ": found " + withAdapter.size() + " task adapter(s) " + withAdapter

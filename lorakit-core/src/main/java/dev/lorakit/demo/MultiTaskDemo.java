@@ -36,7 +36,7 @@ public final class MultiTaskDemo {
         List<SystemResult> rows = new ArrayList<>();
         Path base = world.base();
         int batch = options.batchSize();
-        try (MergedAdapters merged = MergedAdapters.open(options.keepMerged());
+        try (DemoWorkspace merged = DemoWorkspace.open(options.keepMerged());
              LlamaModel baseModel = LlamaModel.open(base, List.of());
              TextTokenizer tok = tokenizer(base, baseModel.config())) {
             long s0 = System.nanoTime();

@@ -32,7 +32,7 @@ public final class PruneDemo {
         List<PruneReport.Curve> curves = new ArrayList<>();
         TaskResult baseResult;
         TaskResult ownResult;
-        try (MergedAdapters merged = MergedAdapters.open(options.keepMerged());
+        try (DemoWorkspace merged = DemoWorkspace.open(options.keepMerged());
              LlamaModel baseModel = LlamaModel.open(base, List.of());
              TextTokenizer tok = MultiTaskDemo.tokenizer(base, baseModel.config())) {
             baseResult = evaluate("base", baseModel, tok, task, batch, listener);

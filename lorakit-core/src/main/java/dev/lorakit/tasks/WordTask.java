@@ -13,7 +13,7 @@ import java.util.Random;
  * the completion is the answer alone, e.g. {@code "IN THE BEGINNING GOD CREATED"}.
  *
  * <p>Pairs that interfere (same input, a different rule, so an adapter for one is likely to
- * answer the other): reverse_words / sort_words (two reorderings of the same words), last_word /
+ * answer the other): reverse_words / rotate_words (two reorderings of the same words), last_word /
  * word_after (both answer one word of the phrase), uppercase / remove_vowels and remove_vowels /
  * initials (each keeps or rewrites the letters of every word).
  */
@@ -21,11 +21,12 @@ public enum WordTask implements CorpusTask {
     /** The phrase in capital letters. */
     UPPERCASE("uppercase", "Uppercase: ", "the phrase in capital letters", "remove_vowels"),
     /** The words in reverse order. */
-    REVERSE_WORDS("reverse_words", "Reverse the words: ", "the words in reverse order", "sort_words"),
+    REVERSE_WORDS("reverse_words", "Reverse the words: ", "the words in reverse order", "rotate_words"),
     /** The first letter of every word, concatenated. */
     INITIALS("initials", "Initials: ", "the first letter of every word, concatenated", "remove_vowels"),
-    /** The words sorted alphabetically (repeats kept). */
-    SORT_WORDS("sort_words", "Sort the words: ", "the words sorted alphabetically (repeats kept)", "reverse_words"),
+    /** The words rotated left by one: the first word moved to the end. */
+    ROTATE_WORDS("rotate_words", "Rotate the words: ", "the words rotated left by one (the first word moved to the end)",
+            "reverse_words"),
     /** The number of words, in digits. */
     COUNT_WORDS("count_words", "Count the words: ", "the number of words, in digits"),
     /** The last word. */
@@ -101,10 +102,10 @@ public enum WordTask implements CorpusTask {
                 }
                 yield sb.toString();
             }
-            case SORT_WORDS -> {
-                List<String> sorted = new ArrayList<>(words);
-                Collections.sort(sorted);
-                yield String.join(" ", sorted);
+            case ROTATE_WORDS -> {
+                List<String> rotated = new ArrayList<>(words.subList(1, words.size()));
+                rotated.add(words.getFirst());
+                yield String.join(" ", rotated);
             }
             case COUNT_WORDS -> Integer.toString(words.size());
             case LAST_WORD -> words.getLast();

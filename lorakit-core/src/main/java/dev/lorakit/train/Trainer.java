@@ -39,6 +39,10 @@ public final class Trainer {
         /** After an evaluation. */
         default void evaluated(long step, double evalLoss) {
         }
+
+        /** Once, before the first step of this process: the steps already done (resumed) and the total. */
+        default void started(long step, long totalSteps) {
+        }
     }
 
     /**
@@ -155,6 +159,7 @@ public final class Trainer {
         try (LlamaTrainingModel model = LlamaTrainingModel.open(modelDir, params);
              Distillation distill = setup.openDistillation();
              TrainingLog log = ckpt != null ? TrainingLog.resume(logFile, step) : TrainingLog.start(logFile)) {
+            listener.started(step, totalSteps);
             while (step < totalSteps) {
                 if (stop.getAsBoolean()) {
                     stopped = true;

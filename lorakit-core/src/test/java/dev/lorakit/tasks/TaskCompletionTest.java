@@ -39,9 +39,9 @@ class TaskCompletionTest {
     }
 
     @Test
-    void sortWordsAlphabetically() {
-        assertEquals("beginning created god in the", WordTask.SORT_WORDS.completion(PHRASE));
-        assertEquals("a and and zeal", WordTask.SORT_WORDS.completion(List.of("zeal", "and", "a", "and")));
+    void rotateWordsLeftByOne() {
+        assertEquals("the beginning god created in", WordTask.ROTATE_WORDS.completion(PHRASE));
+        assertEquals("and a and zeal", WordTask.ROTATE_WORDS.completion(List.of("zeal", "and", "a", "and")));
     }
 
     @Test
@@ -103,7 +103,7 @@ class TaskCompletionTest {
                 assertTrue(o.interferesWith().contains(t.taskName()), t.taskName() + " <-> " + other);
             }
         }
-        assertEquals(List.of("sort_words"), WordTask.REVERSE_WORDS.interferesWith());
+        assertEquals(List.of("rotate_words"), WordTask.REVERSE_WORDS.interferesWith());
     }
 
     /** Drawn phrases are windows of plain words of the sentence, 3-8 words, at most 40 bytes. */

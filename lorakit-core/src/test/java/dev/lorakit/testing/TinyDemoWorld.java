@@ -10,7 +10,7 @@ import java.nio.file.Path;
 
 /**
  * A miniature of the bundled demo world for tests of {@code lorakit demo}: under a root directory,
- * {@code base/} (a random tiny byte-level model, F32), {@code tasks/{alpha,beta}/{dev,test}.jsonl}
+ * {@code base/} (a random tiny byte-level model, F32), {@code tasks/{alpha,beta}/{train,dev,test}.jsonl}
  * (prompt/completion, {@value #EXAMPLES} examples each), {@code adapters/{alpha,beta}/} (random
  * rank-4 LoRAs on all seven projections) and {@code adapters/mixed-rank/{alpha,beta}/} (ranks 2
  * and 4). Deterministic.
@@ -31,10 +31,10 @@ public final class TinyDemoWorld {
         String[] words = {"red", "sun", "dog", "map", "cup", "tea", "owl", "fig", "ink", "bus", "jam", "kit"};
         for (String task : TASKS) {
             Path dir = Files.createDirectories(root.resolve("tasks").resolve(task));
-            for (String split : new String[] {"dev", "test"}) {
+            for (String split : new String[] {"train", "dev", "test"}) {
                 StringBuilder sb = new StringBuilder();
                 for (int i = 0; i < EXAMPLES; i++) {
-                    String w = words[(i + (split.equals("dev") ? 6 : 0)) % words.length];
+                    String w = words[(i + (split.equals("dev") ? 6 : split.equals("train") ? 3 : 0)) % words.length];
                     String prompt = (task.equals("alpha") ? "Upper: " : "Twice: ") + w + "\\n";
                     String completion = task.equals("alpha") ? w.toUpperCase(java.util.Locale.ROOT) : w + " " + w;
                     sb.append("{\"prompt\": \"").append(prompt).append("\", \"completion\": \"").append(completion).append("\"}\n");

@@ -8,35 +8,36 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Where a demo run writes its merged adapters: the user's {@code --keep-merged} directory (kept),
- * or a temporary directory deleted on close.
+ * Where a demo run writes what it makes (merged adapters; for ca-lora the compressed models and the
+ * adapted adapters): the user's {@code --keep-merged} directory (kept), or a temporary directory
+ * deleted on close.
  */
-final class MergedAdapters implements AutoCloseable {
+final class DemoWorkspace implements AutoCloseable {
     private final Path dir;
     private final boolean temporary;
 
-    private MergedAdapters(Path dir, boolean temporary) {
+    private DemoWorkspace(Path dir, boolean temporary) {
         this.dir = dir;
         this.temporary = temporary;
     }
 
     /** {@code keep} (created if needed), or a new temporary directory when null. */
-    static MergedAdapters open(Path keep) {
+    static DemoWorkspace open(Path keep) {
         try {
             if (keep == null) {
-                return new MergedAdapters(Files.createTempDirectory("lorakit-demo-"), true);
+                return new DemoWorkspace(Files.createTempDirectory("lorakit-demo-"), true);
             }
             if (Files.exists(keep) && !Files.isDirectory(keep)) {
                 throw new BadInputException("--keep-merged: " + keep + " exists and is not a directory");
             }
             Files.createDirectories(keep);
-            return new MergedAdapters(keep, false);
+            return new DemoWorkspace(keep, false);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    /** The directory for the adapter called {@code name} (e.g. lego, svd-r3). */
+    /** The directory for the output called {@code name} (e.g. lego, svd-r3, q4_0/uppercase/ca-lora). */
     Path resolve(String name) {
         return dir.resolve(name);
     }
