@@ -41,7 +41,8 @@ final class DemoTable {
                 r.options().scenario().cliName(), tasks.size(), ranks.size() == 1 ? "rank " + ranks.get(0)
                         : "ranks " + String.join(", ", tasks.stream().map(t -> t.task() + " " + t.rank()).toList()),
                 r.options().split().fileStem(), r.options().limit(), r.options().seed());
-        out.println("score % (exact match; accuracy for multiple choice); vs own = mean over tasks of score / own adapter's score");
+        out.println("score % (exact match; accuracy for multiple choice); vs own = mean over tasks of score / own adapter's score;");
+        out.println("nll = mean over tasks of the completion's mean NLL per token (lower is better; own: each task's own adapter)");
         out.println();
         List<String> headers = new ArrayList<>();
         headers.add("system");
@@ -50,13 +51,14 @@ final class DemoTable {
         }
         headers.add(">average");
         headers.add(">vs own");
+        headers.add(">nll");
         TextTable table = new TextTable(headers.toArray(String[]::new));
         List<String> notes = new ArrayList<>();
         for (SystemResult s : r.systems()) {
             List<Object> cells = new ArrayList<>();
             cells.add(s.system());
             if (s.skipped() != null) {
-                for (int i = 0; i < tasks.size() + 2; i++) {
+                for (int i = 0; i < tasks.size() + 3; i++) {
                     cells.add("n/a");
                 }
                 notes.add(s.system() + " skipped: " + s.skipped());
@@ -67,6 +69,8 @@ final class DemoTable {
                 cells.add(percent(s.average()));
                 double rel = r.averageRelative(s);
                 cells.add(Double.isNaN(rel) ? "-" : String.format(Locale.ROOT, "%.2f", rel));
+                double nll = s.averageNll();
+                cells.add(Double.isNaN(nll) ? "-" : String.format(Locale.ROOT, "%.3f", nll));
             }
             table.row(cells.toArray());
         }
@@ -124,6 +128,7 @@ final class DemoTable {
             }
             headers.add(">average");
             headers.add(">gap closed");
+            headers.add(">nll");
             headers.add(">train s");
             headers.add(">extra bytes");
             TextTable table = new TextTable(headers.toArray(String[]::new));
@@ -136,6 +141,8 @@ final class DemoTable {
                 cells.add(percent(row.average()));
                 double gap = s.gapClosed(row);
                 cells.add(Double.isNaN(gap) ? "-" : String.format(Locale.ROOT, "%.2f", gap));
+                double nll = row.averageNll();
+                cells.add(Double.isNaN(nll) ? "-" : String.format(Locale.ROOT, "%.3f", nll));
                 double seconds = 0;
                 long bytes = 0;
                 int trained = 0;
@@ -152,7 +159,8 @@ final class DemoTable {
             }
             table.print(out);
         }
-        out.println("train s and extra bytes: per task (LoRA + recovery modules, float32)");
+        out.println("nll: mean over tasks of the completion's mean NLL per token; train s and extra bytes: per task"
+                + " (LoRA + recovery modules, float32)");
         out.printf(Locale.ROOT, "(%.1f s)%n", r.seconds());
     }
 

@@ -97,7 +97,11 @@ final class TrainingSession {
             root.put("output", output.toString());
             root.put("steps", result.steps());
             root.put("total_steps", result.totalSteps());
-            root.put("last_loss", result.lastLoss());
+            if (Double.isNaN(result.lastLoss())) {
+                root.putNull("last_loss"); // no step in this run (resumed at its end, or --stop-at reached)
+            } else {
+                root.put("last_loss", result.lastLoss());
+            }
             if (!Double.isNaN(result.evalLoss())) {
                 root.put("eval_loss", result.evalLoss());
             }
@@ -110,9 +114,10 @@ final class TrainingSession {
             }
             Json.print(out, extraJson.apply(root));
         } else {
-            out.printf(Locale.ROOT, "%s %d/%d steps in %.1f s, last loss %.4f%s -> %s%n",
+            out.printf(Locale.ROOT, "%s %d/%d steps in %.1f s, last loss %s%s -> %s%n",
                     result.stoppedEarly() ? "stopped after" : (command.equals("adapt") ? "adapted" : "trained"), result.steps(),
-                    result.totalSteps(), result.seconds(), result.lastLoss(),
+                    result.totalSteps(), result.seconds(),
+                    Double.isNaN(result.lastLoss()) ? "- (no step in this run)" : String.format(Locale.ROOT, "%.4f", result.lastLoss()),
                     Double.isNaN(result.evalLoss()) ? "" : String.format(Locale.ROOT, ", eval loss %.4f", result.evalLoss()),
                     output);
         }

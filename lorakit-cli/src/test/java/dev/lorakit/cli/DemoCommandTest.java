@@ -85,6 +85,25 @@ class DemoCommandTest {
     }
 
     @Test
+    void caLoraScenarioPrintsTheAblationGrid() throws Exception {
+        Path out = root.resolve("ca");
+        CliRunner r = CliRunner.run(args("--scenario", "ca-lora", "--task", "alpha,beta", "--compressions", "q8_0",
+                "--train-steps", "1", "--train-batch-size", "2", "--out", out.toString()));
+        assertEquals(0, r.exitCode(), r.err());
+        assertArrayEquals(PNG_MAGIC, Arrays.copyOf(Files.readAllBytes(out.resolve("chart.png")), 4));
+        String table = Files.readString(out.resolve("table.txt"));
+        for (String row : List.of("uncompressed+lora", "plugged", "fresh", "inherit", "inherit+recovery", "inherit+distill",
+                "ca-lora")) {
+            assertTrue(table.lines().anyMatch(l -> l.startsWith(row + " ")), row + " row in\n" + table);
+        }
+        assertTrue(table.contains("q8_0:") && table.contains("gap closed"), table);
+        JsonNode report = Json.MAPPER.readTree(out.resolve("report.json").toFile());
+        assertEquals("ca-lora", report.get("scenario").asText());
+        assertEquals(1, report.get("training").get("steps").asInt());
+        assertEquals(7, report.get("settings").get(0).get("rows").size());
+    }
+
+    @Test
     void badInputIsExitCode2WithAOneLineMessage() throws Exception {
         Path out = root.resolve("bad-out");
         CliRunner r = CliRunner.run("demo", "--base", root.resolve("missing").toString(), "--out", out.toString());
@@ -101,7 +120,11 @@ class DemoCommandTest {
         for (String[] bad : List.of(new String[] {"--scenario", "nope"}, new String[] {"--split", "train"},
                 new String[] {"--methods", "lego,bogus"}, new String[] {"--limit", "0"},
                 new String[] {"--scenario", "prune", "--methods", "cat"}, new String[] {"--task", "alpha"},
-                new String[] {"--scenario", "prune", "--task", "nope"}, new String[] {"--batch-size", "0"})) {
+                new String[] {"--scenario", "prune", "--task", "nope"}, new String[] {"--batch-size", "0"},
+                new String[] {"--compressions", "q4_0"}, new String[] {"--scenario", "ca-lora", "--compressions", "q5"},
+                new String[] {"--scenario", "ca-lora", "--methods", "lego"},
+                new String[] {"--scenario", "ca-lora", "--task", "nope"},
+                new String[] {"--scenario", "ca-lora", "--train-steps", "0"})) {
             List<String> a = new java.util.ArrayList<>(List.of("demo", "--base", root.resolve("base").toString(),
                     "--adapters", root.resolve("adapters").toString(), "--tasks", root.resolve("tasks").toString(),
                     "--out", out.toString()));

@@ -1,5 +1,6 @@
 package dev.lorakit.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -54,6 +55,51 @@ class TrainCommandTest {
                 "--steps", "3", "-o", out.toString(), "--resume");
         assertEquals(Main.EXIT_BAD_INPUT, other.exitCode());
         assertTrue(other.err().contains("r"), other.err());
+    }
+
+    /** --stop-at stops like Ctrl-C at that step (schedule unchanged); --resume then ends where one uninterrupted run ends. */
+    @Test
+    void stopAtThenResumeEqualsOneRun() throws Exception {
+        Path model = dir.resolve("m-stop");
+        assertEquals(0, CliRunner.run("synth", "model", "--preset", "tiny", "--dtype", "f32", "-o", model.toString()).exitCode());
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 24; i++) {
+            sb.append("{\"prompt\": \"q").append(i % 6).append("\", \"completion\": \" a").append(i % 3).append("\"}\n");
+        }
+        Path data = Files.writeString(dir.resolve("stop.jsonl"), sb);
+        List<String> common = List.of("train", "--model", model.toString(), "--data", data.toString(), "--rank", "2", "--steps",
+                "6", "--batch-size", "4", "--lr", "1e-2", "--schedule", "cosine", "--warmup", "2");
+        Path whole = dir.resolve("whole");
+        List<String> a = new java.util.ArrayList<>(common);
+        a.addAll(List.of("-o", whole.toString()));
+        assertEquals(0, CliRunner.run(a.toArray(String[]::new)).exitCode());
+        Path parts = dir.resolve("parts");
+        List<String> b = new java.util.ArrayList<>(common);
+        b.addAll(List.of("-o", parts.toString(), "--stop-at", "3", "--json"));
+        CliRunner first = CliRunner.run(b.toArray(String[]::new));
+        assertEquals(0, first.exitCode(), first.err());
+        JsonNode j = Json.MAPPER.readTree(first.out());
+        assertEquals(3, j.get("steps").asInt());
+        assertEquals(6, j.get("total_steps").asInt());
+        assertTrue(j.get("stopped_early").asBoolean());
+        // resumed with --stop-at already reached: nothing more, no loss to report
+        CliRunner idle = CliRunner.run(concat(b, "--resume"));
+        assertEquals(0, idle.exitCode(), idle.err());
+        assertTrue(Json.MAPPER.readTree(idle.out()).get("last_loss").isNull());
+        List<String> c = new java.util.ArrayList<>(common);
+        c.addAll(List.of("-o", parts.toString(), "--resume"));
+        assertEquals(0, CliRunner.run(c.toArray(String[]::new)).exitCode());
+        assertArrayEquals(Files.readAllBytes(whole.resolve("adapter_model.safetensors")),
+                Files.readAllBytes(parts.resolve("adapter_model.safetensors")));
+        CliRunner bad = CliRunner.run(concat(common, "-o", dir.resolve("bad").toString(), "--stop-at", "0"));
+        assertEquals(Main.EXIT_BAD_INPUT, bad.exitCode());
+        assertTrue(bad.err().contains("--stop-at"), bad.err());
+    }
+
+    private static String[] concat(List<String> head, String... tail) {
+        List<String> all = new java.util.ArrayList<>(head);
+        all.addAll(List.of(tail));
+        return all.toArray(String[]::new);
     }
 
     @Test

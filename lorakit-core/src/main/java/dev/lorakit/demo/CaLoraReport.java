@@ -68,6 +68,16 @@ public record CaLoraReport(DemoOptions options, DemoWorld world, List<Setting> s
                     .orElse(Double.NaN);
         }
 
+        /**
+         * Mean over the tasks of the completion's mean negative log-likelihood per token (the
+         * evaluator's "nll"): a continuous view of the same comparison, telling rows apart where
+         * exact match is 0 for all of them. NaN when a task has no nll.
+         */
+        public double averageNll() {
+            return cells.values().stream().mapToDouble(c -> c.result().metrics().getOrDefault("nll", Double.NaN)).average()
+                    .orElse(Double.NaN);
+        }
+
         /** The row's score on {@code task}, NaN if absent. */
         public double score(String task) {
             Cell c = cells.get(task);
@@ -129,6 +139,7 @@ public record CaLoraReport(DemoOptions options, DemoWorld world, List<Setting> s
                 rn.put("description", r.kind().description());
                 DemoReport.putNumber(rn, "average", r.average());
                 DemoReport.putNumber(rn, "gap_closed", s.gapClosed(r));
+                DemoReport.putNumber(rn, "average_nll", r.averageNll());
                 ObjectNode scores = rn.putObject("scores");
                 ObjectNode metrics = rn.putObject("metrics");
                 ObjectNode training = r.kind().trained() ? rn.putObject("training") : null;

@@ -71,6 +71,7 @@ public record MultiTaskReport(DemoOptions options, DemoWorld world, List<SystemR
             }
             DemoReport.putNumber(n, "average", s.average());
             DemoReport.putNumber(n, "average_relative", averageRelative(s));
+            DemoReport.putNumber(n, "average_nll", s.averageNll());
             ObjectNode scores = n.putObject("scores");
             ObjectNode relative = n.putObject("relative");
             ObjectNode metrics = n.putObject("metrics");

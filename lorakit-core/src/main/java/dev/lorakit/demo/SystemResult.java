@@ -62,6 +62,15 @@ public record SystemResult(String system, Kind kind, Map<String, TaskResult> res
         return r == null ? Double.NaN : r.score();
     }
 
+    /**
+     * Mean over the tasks of the completion's mean NLL per token (the evaluator's "nll"), a
+     * continuous companion of the scores; NaN when skipped or a task has none.
+     */
+    public double averageNll() {
+        return results.values().stream().mapToDouble(r -> r.metrics().getOrDefault("nll", Double.NaN)).average()
+                .orElse(Double.NaN);
+    }
+
     /** Mean score over the tasks it was evaluated on, or NaN when skipped. */
     public double average() {
         return results.values().stream().mapToDouble(TaskResult::score).filter(d -> !Double.isNaN(d)).average()
