@@ -29,7 +29,9 @@ import picocli.CommandLine.Model.CommandSpec;
                 "and bench load the result like any model."},
         footer = {"", "Methods:",
                 "  --quantize q8_0|q4_0     llama.cpp block quantization of q/k/v/o/gate/up/down (8.5 / 4.5 bits per weight);",
-                "                           --include lm_head adds an untied lm_head (embeddings cannot be quantized)",
+                "                           --include lm_head adds an untied lm_head (embeddings cannot be quantized);",
+                "                           a projection whose input dimension is not a multiple of 32 keeps its dtype",
+                "                           (config.json: quantization_config.modules_not_quantized)",
                 "  --prune magnitude|wanda  zero weights by |W_ij| or by Wanda's |W_ij| * ||X_j||_2 (needs --calib), either",
                 "                           --sparsity S: the lowest floor(S*in) of every output row (unstructured), or",
                 "                           --pattern N:M: the M-N lowest of every M consecutive inputs (2:4 semi-structured)",
@@ -125,7 +127,9 @@ public final class CompressCommand implements Callable<Integer> {
                     + String.format(Locale.ROOT, " (%.1f %% zeros)", 100 * p.zeroFraction()));
         }
         if (rec.quantization() != null) {
-            done.add(rec.quantization().format().name().toLowerCase(Locale.ROOT) + " " + String.join(",", rec.quantization().modules()));
+            done.add(rec.quantization().format().name().toLowerCase(Locale.ROOT) + " " + String.join(",", rec.quantization().modules())
+                    + (rec.quantization().unquantized().isEmpty() ? "" : " (" + String.join(",", rec.quantization().unquantized())
+                    + " kept: input dimension not a multiple of 32)"));
         }
         out.println("compressed " + model + ": " + String.join("; ", done));
         if (rec.calibration() != null) {

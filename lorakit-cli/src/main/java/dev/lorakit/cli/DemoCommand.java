@@ -88,13 +88,13 @@ public final class DemoCommand implements Callable<Integer> {
                     + " (default: q4_0+2:4).")
     List<String> compressions;
 
-    @Option(names = "--train-steps", paramLabel = "N", description = "ca-lora: optimizer steps of every trained row (default: 40).")
+    @Option(names = "--train-steps", paramLabel = "N", description = "ca-lora: optimizer steps of every trained row (default: 30).")
     Integer trainSteps;
 
     @Option(names = "--train-lr", paramLabel = "LR", description = "ca-lora: peak learning rate of every trained row (default: 1e-3).")
     Double trainLr;
 
-    @Option(names = "--train-batch-size", paramLabel = "N", description = "ca-lora: training examples per step (default: 16).")
+    @Option(names = "--train-batch-size", paramLabel = "N", description = "ca-lora: training examples per step (default: 8).")
     Integer trainBatchSize;
 
     @Option(names = "--out", defaultValue = "build/demo", paramLabel = "DIR",

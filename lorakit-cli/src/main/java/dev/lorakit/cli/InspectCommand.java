@@ -265,6 +265,7 @@ public final class InspectCommand implements Callable<Integer> {
         List<String> parts = new ArrayList<>();
         if (r.quantization() != null) {
             parts.add(r.quantization().format().name().toLowerCase(Locale.ROOT) + " (" + String.join(",", r.quantization().modules())
+                    + (r.quantization().unquantized().isEmpty() ? "" : "; not quantized: " + String.join(",", r.quantization().unquantized()))
                     + ")");
         }
         if (r.pruning() != null) {

@@ -57,10 +57,18 @@ public record CompressionRecord(Quantization quantization, Pruning pruning, Cali
      *
      * @param format Q8_0 or Q4_0
      * @param modules module names quantized in every layer ("q_proj", ...) plus "lm_head" if it was
+     * @param unquantized projections left in their dtype because their input dimension is not a
+     *     multiple of the block size (config key "modules_not_quantized", written when not empty)
      */
-    public record Quantization(DType format, List<String> modules) {
+    public record Quantization(DType format, List<String> modules, List<String> unquantized) {
         public Quantization {
             modules = List.copyOf(modules);
+            unquantized = List.copyOf(unquantized);
+        }
+
+        /** A quantization of every listed module (none left out). */
+        public Quantization(DType format, List<String> modules) {
+            this(format, modules, List.of());
         }
 
         /** Stored bits per quantized weight: 8.5 (Q8_0) or 4.5 (Q4_0). */
@@ -128,6 +136,9 @@ public record CompressionRecord(Quantization quantization, Pruning pruning, Cali
             q.put("block_size", quantization.format().blockSize());
             q.put("bits_per_weight", quantization.bitsPerWeight());
             strings(q.putArray("modules"), quantization.modules());
+            if (!quantization.unquantized().isEmpty()) {
+                strings(q.putArray("modules_not_quantized"), quantization.unquantized());
+            }
         }
         if (pruning == null && calibration == null && structured == null) {
             return;
@@ -199,7 +210,8 @@ public record CompressionRecord(Quantization quantization, Pruning pruning, Cali
                 default -> throw new BadInputException(where + ": field \"" + QUANTIZATION_KEY
                         + ".format\" must be \"q8_0\" or \"q4_0\", got \"" + f.toLowerCase(Locale.ROOT) + "\"");
             };
-            quantization = new Quantization(format, stringList(where, q, QUANTIZATION_KEY, "modules"));
+            quantization = new Quantization(format, stringList(where, q, QUANTIZATION_KEY, "modules"),
+                    q.has("modules_not_quantized") ? stringList(where, q, QUANTIZATION_KEY, "modules_not_quantized") : List.of());
         }
         JsonNode p = config.path(PRUNING_KEY);
         if (!p.isObject()) {

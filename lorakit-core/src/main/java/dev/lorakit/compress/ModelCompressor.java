@@ -205,12 +205,11 @@ public final class ModelCompressor {
                             + in + (p == Projection.DOWN_PROJ && keep != null ? " (--ffn-keep)" : "") + ", not a multiple of "
                             + options.pattern().m());
                 }
-                if (q != null && in % BlockFormat.BLOCK != 0) {
-                    throw new BadInputException("--quantize " + q.name().toLowerCase(Locale.ROOT) + ": tensor \"" + name
-                            + "\" has input dimension " + in + (p == Projection.DOWN_PROJ && keep != null ? " (--ffn-keep)" : "")
-                            + ", not a multiple of the block size " + BlockFormat.BLOCK);
-                }
             }
+        }
+        if (q != null && quantizedProjections().isEmpty()) {
+            throw new BadInputException("--quantize " + q.name().toLowerCase(Locale.ROOT) + ": no projection of " + modelDir
+                    + " has an input dimension that is a multiple of the block size " + BlockFormat.BLOCK);
         }
         if (options.quantizeLmHead()) {
             if (config.tieWordEmbeddings()) {
@@ -243,6 +242,20 @@ public final class ModelCompressor {
                 norms != null ? FfnPruning.Score.ACTIVATION_WEIGHTED : FfnPruning.Score.WEIGHT_NORMS, kept);
     }
 
+    /** A projection's input dimension in the output (down_proj's is --ffn-keep when given). */
+    private int inputDimension(Projection p) {
+        return p == Projection.DOWN_PROJ && options.ffnKeep() != null ? options.ffnKeep() : p.inFeatures(config);
+    }
+
+    /**
+     * The projections --quantize applies to: those whose input dimension is a multiple of the block
+     * size. The others keep their dtype (as llama.cpp falls back for rows that do not fill whole
+     * blocks), and the record lists them.
+     */
+    private List<Projection> quantizedProjections() {
+        return Arrays.stream(Projection.values()).filter(p -> inputDimension(p) % BlockFormat.BLOCK == 0).toList();
+    }
+
     /** The output tensors (name, dtype, logical shape), in the input's order. */
     private List<SafetensorsStreamWriter.Entry> outputEntries() {
         List<SafetensorsStreamWriter.Entry> out = new ArrayList<>();
@@ -259,7 +272,7 @@ public final class ModelCompressor {
                 } else if (ffn != null && p == Projection.DOWN_PROJ) {
                     shape = Shape.of(shape.dim(0), ffn.keptSize());
                 }
-                if (options.quantize() != null) {
+                if (options.quantize() != null && quantizedProjections().contains(p)) {
                     dtype = options.quantize();
                 }
             } else if (name.equals(WeightLayout.LM_HEAD) && options.quantizeLmHead()) {
@@ -371,11 +384,14 @@ public final class ModelCompressor {
         List<String> projections = Arrays.stream(Projection.values()).map(Projection::moduleName).toList();
         CompressionRecord.Quantization quantization = null;
         if (options.quantize() != null) {
-            List<String> modules = new ArrayList<>(projections);
+            List<Projection> quantized = quantizedProjections();
+            List<String> modules = new ArrayList<>(quantized.stream().map(Projection::moduleName).toList());
             if (options.quantizeLmHead()) {
                 modules.add("lm_head");
             }
-            quantization = new CompressionRecord.Quantization(options.quantize(), modules);
+            List<String> kept = Arrays.stream(Projection.values()).filter(p -> !quantized.contains(p))
+                    .map(Projection::moduleName).toList();
+            quantization = new CompressionRecord.Quantization(options.quantize(), modules, kept);
         }
         CompressionRecord.Pruning pruning = options.prune() == null ? null : new CompressionRecord.Pruning(options.prune(),
                 options.sparsity(), options.pattern(), projections, zeroFraction);

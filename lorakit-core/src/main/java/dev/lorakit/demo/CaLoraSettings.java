@@ -25,11 +25,11 @@ public record CaLoraSettings(List<CompressionSetting> compressions, List<String>
     /** Default --task: tasks that compression hurts on the bundled model (docs/results.md). */
     public static final List<String> DEFAULT_TASKS = List.of("uppercase", "reverse_words", "last_word");
     /** Default --train-steps. */
-    public static final int DEFAULT_STEPS = 40;
+    public static final int DEFAULT_STEPS = 30;
     /** Default --train-lr. */
     public static final double DEFAULT_LR = 1e-3;
     /** Default --train-batch-size. */
-    public static final int DEFAULT_BATCH_SIZE = 16;
+    public static final int DEFAULT_BATCH_SIZE = 8;
 
     public CaLoraSettings {
         compressions = List.copyOf(compressions);

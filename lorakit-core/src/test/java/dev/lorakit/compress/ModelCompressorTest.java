@@ -233,6 +233,33 @@ class ModelCompressorTest {
         assertEquals(0.25, r.record().pruning().zeroFraction(), 1e-12);
     }
 
+    /** A projection whose rows do not fill whole blocks keeps its dtype (as llama.cpp falls back) and the record says so. */
+    @Test
+    void projectionsThatDoNotFillBlocksStayUnquantized() throws Exception {
+        Path base = TinyModels.write(dir.resolve("base-ragged"), TinyModels.Spec.of(ModelArchitecture.LLAMA));
+        Path out = dir.resolve("ragged-q4");
+        CompressionResult r = ModelCompressor.compress(base, CompressOptions.builder().ffnKeep(48).quantize(DType.Q4_0).build(),
+                out, CompressionListener.NONE);
+        assertEquals(List.of("down_proj"), r.record().quantization().unquantized());
+        assertFalse(r.record().quantization().modules().contains("down_proj"));
+        assertTrue(r.record().quantization().modules().contains("up_proj"));
+        assertEquals(r.record(), CompressionRecord.read(out).orElseThrow(), "config.json round trip");
+        try (HfModelDirectory o = HfModelDirectory.open(out)) {
+            assertEquals(DType.Q4_0, o.weight(Projection.UP_PROJ.weightName(0)).dtype());
+            DType baseDtype;
+            try (HfModelDirectory b = HfModelDirectory.open(base)) {
+                baseDtype = b.weight(Projection.DOWN_PROJ.weightName(0)).dtype();
+            }
+            assertEquals(baseDtype, o.weight(Projection.DOWN_PROJ.weightName(0)).dtype());
+            assertEquals(48, o.weight(Projection.DOWN_PROJ.weightName(0)).dim(1));
+        }
+        try (LlamaModel m = LlamaModel.open(out, List.of())) {
+            for (float v : m.logits(new int[] {1, 2, 3})) {
+                assertTrue(Float.isFinite(v));
+            }
+        }
+    }
+
     @Test
     void badInputsAreRefusedBeforeAnythingIsWritten() throws Exception {
         Path base = TinyModels.write(dir.resolve("base"), TinyModels.Spec.of(ModelArchitecture.LLAMA));
@@ -244,8 +271,6 @@ class ModelCompressorTest {
         cases.add(new Object[] {base, CompressOptions.builder().ffnKeep(128).build(), "--ffn-keep: expected 1 to 127 channels"});
         cases.add(new Object[] {base, CompressOptions.builder().ffnKeep(50).prune(PruneMethod.MAGNITUDE)
                 .pattern(new NmSparsity(2, 4)).build(), "mlp.down_proj.weight\" has input dimension 50 (--ffn-keep), not a multiple of 4"});
-        cases.add(new Object[] {base, CompressOptions.builder().ffnKeep(48).quantize(DType.Q4_0).build(),
-                "not a multiple of the block size 32"});
         cases.add(new Object[] {tied, CompressOptions.builder().quantize(DType.Q8_0).quantizeLmHead(true).build(),
                 "ties lm_head to model.embed_tokens.weight, and quantized embeddings are not supported"});
         cases.add(new Object[] {base, CompressOptions.builder().prune(PruneMethod.WANDA).sparsity(0.5).calibration(calib).build(),
