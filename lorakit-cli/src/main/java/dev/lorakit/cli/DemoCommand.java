@@ -60,7 +60,7 @@ public final class DemoCommand implements Callable<Integer> {
     Path adapters;
 
     @Option(names = "--tasks", defaultValue = "examples/tasks", paramLabel = "DIR",
-            description = "Task suite: DIR/<task>/{dev,test}.jsonl (default: ${DEFAULT-VALUE}).")
+            description = "Task suite: DIR/<task>/{train,dev,test}.jsonl (train: ca-lora only) (default: ${DEFAULT-VALUE}).")
     Path tasks;
 
     @Option(names = "--scenario", defaultValue = "multi-task",
@@ -107,7 +107,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "32", description = "Examples per batched forward pass (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Seed of the example subsets and the merges (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the example subsets, the merges and the ca-lora training runs (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Mixin

@@ -118,8 +118,10 @@ final class DemoTable {
                 + " gap closed = (row - plugged) / (uncompressed - plugged) on the average%n", ca.steps(), ca.batchSize(), ca.lr());
         for (CaLoraReport.Setting s : r.settings()) {
             out.println();
-            out.printf(Locale.ROOT, "%s: %s on disk (%.2f bits per projection weight; uncompressed weights %s)%n",
+            out.printf(Locale.ROOT, "%s: %s on disk (%.2f bits per projection weight%s; uncompressed weights %s)%n",
                     s.compression().name(), Units.bytes(s.diskBytes()), s.projectionBitsPerWeight(),
+                    s.unquantized().isEmpty() ? "" : "; not quantized (input dimension not a multiple of 32): "
+                            + String.join(",", s.unquantized()),
                     Units.bytes(s.inputWeightBytes()));
             List<String> headers = new ArrayList<>();
             headers.add("row");
@@ -130,6 +132,7 @@ final class DemoTable {
             headers.add(">gap closed");
             headers.add(">nll");
             headers.add(">train s");
+            headers.add(">eval s");
             headers.add(">extra bytes");
             TextTable table = new TextTable(headers.toArray(String[]::new));
             for (CaLoraReport.Row row : s.rows()) {
@@ -154,13 +157,14 @@ final class DemoTable {
                     }
                 }
                 cells.add(trained == 0 ? "-" : String.format(Locale.ROOT, "%.1f", seconds / trained));
+                cells.add(String.format(Locale.ROOT, "%.1f", row.evalSeconds() / row.cells().size()));
                 cells.add(trained == 0 ? "-" : Units.bytes(bytes / trained));
                 table.row(cells.toArray());
             }
             table.print(out);
         }
-        out.println("nll: mean over tasks of the completion's mean NLL per token; train s and extra bytes: per task"
-                + " (LoRA + recovery modules, float32)");
+        out.println("nll: mean over tasks of the completion's mean NLL per token; train s, eval s and extra bytes: per task"
+                + " (extra = LoRA + recovery modules, float32; uncompressed+lora is evaluated merged, the rest unmerged)");
         out.printf(Locale.ROOT, "(%.1f s)%n", r.seconds());
     }
 

@@ -5,6 +5,7 @@ import dev.lorakit.adapt.Adaptation;
 import dev.lorakit.compress.CompressionListener;
 import dev.lorakit.compress.CompressionResult;
 import dev.lorakit.compress.ModelCompressor;
+import dev.lorakit.eval.TaskFile;
 import dev.lorakit.eval.TaskResult;
 import dev.lorakit.io.hf.HfModelDirectory;
 import dev.lorakit.io.peft.LoraAdapter;
@@ -62,23 +63,33 @@ public final class CaLoraDemo {
                 throw new BadInputException(train + " not found: task \"" + t.task() + "\" has no train split, which the"
                         + " ca-lora scenario trains on (run tools/build-examples.sh)");
             }
+            if (TaskFile.read(train).kind() != TaskFile.Kind.PROMPT_COMPLETION) {
+                throw new BadInputException(train + ": the ca-lora scenario trains on prompt/completion examples; task \""
+                        + t.task() + "\" is " + TaskFile.read(train).kind().name().toLowerCase(java.util.Locale.ROOT));
+            }
         }
         Path base = world.base();
         int batch = options.batchSize();
         List<CaLoraReport.Setting> out = new ArrayList<>();
         try (DemoWorkspace ws = DemoWorkspace.open(options.keepMerged());
              TextTokenizer tok = openTokenizer(base)) {
+            // every setting compressed (and so checked against the model) before any long work
+            Map<CompressionSetting, CompressionResult> compressedModels = new LinkedHashMap<>();
+            for (CompressionSetting setting : ca.compressions()) {
+                listener.stage("compress " + setting.name());
+                compressedModels.put(setting, compress(base, setting,
+                        ws.resolve(directoryName(setting.name())).resolve("model")));
+            }
             Map<String, CaLoraReport.Cell> uncompressed = new LinkedHashMap<>();
             for (TaskAdapter t : tasks) {
                 try (LlamaModel m = LlamaModel.open(base, List.of(new AdapterRef(t.adapter(), 1.0)), true)) {
-                    uncompressed.put(t.task(), new CaLoraReport.Cell(evaluate("uncompressed", m, tok, t, batch, listener), null));
+                    uncompressed.put(t.task(), evaluate("uncompressed", m, tok, t, batch, listener, null));
                 }
             }
             for (CompressionSetting setting : ca.compressions()) {
-                listener.stage("compress " + setting.name());
                 Path dir = ws.resolve(directoryName(setting.name()));
-                Path compressed = dir.resolve("model");
-                CompressionResult cr = compress(base, setting, compressed);
+                CompressionResult cr = compressedModels.get(setting);
+                Path compressed = cr.output();
                 Map<CaLoraRow, Map<String, CaLoraReport.Cell>> cells = new LinkedHashMap<>();
                 for (CaLoraRow row : CaLoraRow.values()) {
                     cells.put(row, new LinkedHashMap<>());
@@ -86,23 +97,24 @@ public final class CaLoraDemo {
                 cells.get(CaLoraRow.UNCOMPRESSED).putAll(uncompressed);
                 for (TaskAdapter t : tasks) {
                     try (LlamaModel m = LlamaModel.open(compressed, List.of(new AdapterRef(t.adapter(), 1.0)))) {
-                        cells.get(CaLoraRow.PLUGGED).put(t.task(), new CaLoraReport.Cell(
-                                evaluate(setting.name() + " plugged", m, tok, t, batch, listener), null));
+                        cells.get(CaLoraRow.PLUGGED).put(t.task(),
+                                evaluate(setting.name() + " plugged", m, tok, t, batch, listener, null));
                     }
                     for (CaLoraRow row : trainedRows) {
                         String what = setting.name() + " " + row.key() + ": " + t.task();
                         Path adapted = dir.resolve(t.task()).resolve(row.key());
                         CaLoraReport.Training training = adapt(options, t, row, base, compressed, adapted, what, listener);
                         try (LlamaModel m = LlamaModel.open(compressed, List.of(new AdapterRef(adapted, 1.0)))) {
-                            cells.get(row).put(t.task(), new CaLoraReport.Cell(evaluate(what, m, tok, t, batch, listener),
-                                    training));
+                            cells.get(row).put(t.task(), evaluate(what, m, tok, t, batch, listener, training));
                         }
                     }
                 }
                 List<CaLoraReport.Row> rows = new ArrayList<>();
                 cells.forEach((row, byTask) -> rows.add(new CaLoraReport.Row(row, byTask)));
+                List<String> unquantized = cr.record().quantization() == null ? List.of()
+                        : cr.record().quantization().unquantized();
                 out.add(new CaLoraReport.Setting(setting, cr.diskBytes(), cr.inputWeightBytes(), cr.weightBytes(),
-                        cr.projectionBitsPerWeight(), rows));
+                        cr.projectionBitsPerWeight(), unquantized, rows));
             }
         }
         return new CaLoraReport(options, world, out, MultiTaskDemo.since(t0));
@@ -111,7 +123,7 @@ public final class CaLoraDemo {
     /** The training configuration every trained row shares (only the adapt ingredients differ). */
     static TrainConfig trainConfig(CaLoraSettings ca, long seed) {
         return TrainConfig.builder().maxSteps(ca.steps()).batchSize(ca.batchSize()).seqLen(SEQ_LEN).lr(ca.lr())
-                .warmupSteps(Math.max(1, ca.steps() / 10)).schedule(LearningRateSchedule.Kind.COSINE).maxGradNorm(1.0)
+                .warmupSteps(ca.steps() / 10).schedule(LearningRateSchedule.Kind.COSINE).maxGradNorm(1.0)
                 .seed(seed).build();
     }
 
@@ -153,9 +165,12 @@ public final class CaLoraDemo {
         }
     }
 
-    private static TaskResult evaluate(String system, LlamaModel model, TextTokenizer tok, TaskAdapter task, int batch,
-                                       DemoListener listener) {
-        return SuiteEvaluation.run(system, model, tok, List.of(task), batch, 1, listener).get(task.task());
+    /** The model on the task, with the evaluation's wall time (the recovery branches' cost shows there). */
+    private static CaLoraReport.Cell evaluate(String system, LlamaModel model, TextTokenizer tok, TaskAdapter task, int batch,
+                                              DemoListener listener, CaLoraReport.Training training) {
+        long t0 = System.nanoTime();
+        TaskResult r = SuiteEvaluation.run(system, model, tok, List.of(task), batch, 1, listener).get(task.task());
+        return new CaLoraReport.Cell(r, training, MultiTaskDemo.since(t0));
     }
 
     private static TextTokenizer openTokenizer(Path base) {

@@ -27,11 +27,14 @@ public record CaLoraReport(DemoOptions options, DemoWorld world, List<Setting> s
      * @param inputWeightBytes bytes of the uncompressed model's tensors
      * @param weightBytes bytes of the compressed model's tensors
      * @param projectionBitsPerWeight stored bits per weight of the seven projections
+     * @param unquantized projections the quantization left in their dtype (input dimension not a
+     *     multiple of the block size; e.g. the bundled model's down_proj, 688 inputs)
      * @param rows the seven rows, in {@link CaLoraRow} order
      */
     public record Setting(CompressionSetting compression, long diskBytes, long inputWeightBytes, long weightBytes,
-                          double projectionBitsPerWeight, List<Row> rows) {
+                          double projectionBitsPerWeight, List<String> unquantized, List<Row> rows) {
         public Setting {
+            unquantized = List.copyOf(unquantized);
             rows = List.copyOf(rows);
         }
 
@@ -71,11 +74,16 @@ public record CaLoraReport(DemoOptions options, DemoWorld world, List<Setting> s
         /**
          * Mean over the tasks of the completion's mean negative log-likelihood per token (the
          * evaluator's "nll"): a continuous view of the same comparison, telling rows apart where
-         * exact match is 0 for all of them. NaN when a task has no nll.
+         * exact match is 0 for all of them. Tasks without an nll (multiple choice) are left out; NaN if none has one.
          */
         public double averageNll() {
-            return cells.values().stream().mapToDouble(c -> c.result().metrics().getOrDefault("nll", Double.NaN)).average()
-                    .orElse(Double.NaN);
+            return cells.values().stream().mapToDouble(c -> c.result().metrics().getOrDefault("nll", Double.NaN))
+                    .filter(d -> !Double.isNaN(d)).average().orElse(Double.NaN);
+        }
+
+        /** Total evaluation wall time over the tasks (the recovery branches' inference cost shows here). */
+        public double evalSeconds() {
+            return cells.values().stream().mapToDouble(Cell::evalSeconds).sum();
         }
 
         /** The row's score on {@code task}, NaN if absent. */
@@ -90,8 +98,9 @@ public record CaLoraReport(DemoOptions options, DemoWorld world, List<Setting> s
      *
      * @param result the evaluation
      * @param training the adapt run, or null for the untrained rows
+     * @param evalSeconds wall time of the evaluation
      */
-    public record Cell(TaskResult result, Training training) {
+    public record Cell(TaskResult result, Training training, double evalSeconds) {
     }
 
     /**
@@ -132,6 +141,8 @@ public record CaLoraReport(DemoOptions options, DemoWorld world, List<Setting> s
             sn.put("input_weight_bytes", s.inputWeightBytes());
             sn.put("weight_bytes", s.weightBytes());
             sn.put("projection_bits_per_weight", s.projectionBitsPerWeight());
+            ArrayNode kept = sn.putArray("modules_not_quantized");
+            s.unquantized().forEach(kept::add);
             ArrayNode rows = sn.putArray("rows");
             for (Row r : s.rows()) {
                 ObjectNode rn = rows.addObject();
@@ -140,6 +151,7 @@ public record CaLoraReport(DemoOptions options, DemoWorld world, List<Setting> s
                 DemoReport.putNumber(rn, "average", r.average());
                 DemoReport.putNumber(rn, "gap_closed", s.gapClosed(r));
                 DemoReport.putNumber(rn, "average_nll", r.averageNll());
+                rn.put("eval_seconds", r.evalSeconds());
                 ObjectNode scores = rn.putObject("scores");
                 ObjectNode metrics = rn.putObject("metrics");
                 ObjectNode training = r.kind().trained() ? rn.putObject("training") : null;

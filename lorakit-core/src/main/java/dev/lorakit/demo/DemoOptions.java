@@ -94,7 +94,8 @@ public record DemoOptions(Path base, Path adapters, Path tasks, TaskSplit split,
 
     /**
      * Examples per task when {@code --limit} is not given, measured so that the default run of
-     * each scenario on the bundled world takes at most about 3 minutes on 2 cores.
+     * each merge scenario on the bundled world takes at most about 3 minutes on 2 cores (ca-lora,
+     * which also compresses and trains, about 5).
      */
     public static int defaultLimit(DemoScenario scenario) {
         return switch (scenario) {

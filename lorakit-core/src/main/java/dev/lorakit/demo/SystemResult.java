@@ -64,11 +64,11 @@ public record SystemResult(String system, Kind kind, Map<String, TaskResult> res
 
     /**
      * Mean over the tasks of the completion's mean NLL per token (the evaluator's "nll"), a
-     * continuous companion of the scores; NaN when skipped or a task has none.
+     * continuous companion of the scores, over the tasks that have one (not multiple choice); NaN if none.
      */
     public double averageNll() {
-        return results.values().stream().mapToDouble(r -> r.metrics().getOrDefault("nll", Double.NaN)).average()
-                .orElse(Double.NaN);
+        return results.values().stream().mapToDouble(r -> r.metrics().getOrDefault("nll", Double.NaN))
+                .filter(d -> !Double.isNaN(d)).average().orElse(Double.NaN);
     }
 
     /** Mean score over the tasks it was evaluated on, or NaN when skipped. */

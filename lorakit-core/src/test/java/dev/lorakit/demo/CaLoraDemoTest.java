@@ -32,12 +32,15 @@ class CaLoraDemoTest {
     static Path keep;
     static CaLoraReport report;
     static final int LIMIT = 4;
+    static final double LR = 1e-12;
 
     @BeforeAll
     static void runGrid() throws Exception {
         TinyDemoWorld.write(root);
         keep = root.resolve("kept");
-        report = (CaLoraReport) Demo.run(options(CaLoraSettings.of(List.of("q4_0+2:4"), List.of("alpha", "beta"), 2, 1e-3, 2),
+        // a learning rate so small that no float32 weight moves measurably: the trained rows must then
+        // reproduce their starting points exactly (see trainingFromTheStartingPointChangesNothing)
+        report = (CaLoraReport) Demo.run(options(CaLoraSettings.of(List.of("q4_0+2:4"), List.of("alpha", "beta"), 2, LR, 2),
                 keep), DemoListener.NONE);
     }
 
@@ -96,6 +99,68 @@ class CaLoraDemoTest {
                 assertEquals(evaluate(m, task).metrics(), s.row(CaLoraRow.CA_LORA).cells().get(task).result().metrics());
             }
         }
+    }
+
+    /**
+     * With a vanishing learning rate every trained row is its starting point: the inherited LoRA is the
+     * existing adapter (so inherit, + recovery with U = 0, + distillation all score as plugged) and the
+     * fresh LoRA has B = 0 (so it scores as the compressed model without any adapter).
+     */
+    @Test
+    void trainingFromTheStartingPointChangesNothing() {
+        CaLoraReport.Setting s = report.settings().get(0);
+        Path compressed = keep.resolve("q4_0+2-4").resolve("model");
+        for (String task : TinyDemoWorld.TASKS) {
+            TaskResult plugged = s.row(CaLoraRow.PLUGGED).cells().get(task).result();
+            for (CaLoraRow kind : List.of(CaLoraRow.INHERIT, CaLoraRow.RECOVERY, CaLoraRow.DISTILL, CaLoraRow.CA_LORA)) {
+                TaskResult r = s.row(kind).cells().get(task).result();
+                assertEquals(plugged.score(), r.score(), kind.key() + " " + task);
+                assertEquals(plugged.metrics().get("nll"), r.metrics().get("nll"), 1e-6, kind.key() + " " + task);
+            }
+            try (LlamaModel bare = LlamaModel.open(compressed, List.of())) {
+                TaskResult none = evaluate(bare, task);
+                TaskResult fresh = s.row(CaLoraRow.FRESH).cells().get(task).result();
+                assertEquals(none.score(), fresh.score(), task);
+                assertEquals(none.metrics().get("nll"), fresh.metrics().get("nll"), 1e-6, task);
+            }
+        }
+    }
+
+    /** Distillation runs (and logs its loss part) exactly in the rows that have it. */
+    @Test
+    void onlyTheDistilledRowsLogADistillationLoss() throws Exception {
+        for (CaLoraRow kind : CaLoraRow.values()) {
+            if (!kind.trained()) {
+                continue;
+            }
+            String log = Files.readString(keep.resolve("q4_0+2-4").resolve("beta").resolve(kind.key()).resolve("training_log.jsonl"));
+            boolean distilled = kind == CaLoraRow.DISTILL || kind == CaLoraRow.CA_LORA;
+            assertEquals(distilled, log.contains("\"kd_loss\""), kind.key());
+        }
+    }
+
+    @Test
+    void gapClosedAndAveragesFromHandMadeResults() {
+        java.util.function.BiFunction<Double, Double, CaLoraReport.Cell> cell = (score, nll) -> new CaLoraReport.Cell(
+                new TaskResult("t", TaskFile.Kind.PROMPT_COMPLETION, 10, java.util.Map.of("exact_match", score, "nll", nll), score),
+                null, 1.0);
+        java.util.List<CaLoraReport.Row> rows = new java.util.ArrayList<>();
+        double[][] byRow = {{0.9, 0.7}, {0.3, 0.1}, {0.0, 0.0}, {0.5, 0.3}, {0.6, 0.4}, {0.4, 0.2}, {0.9, 0.9}};
+        for (CaLoraRow kind : CaLoraRow.values()) {
+            double[] v = byRow[kind.ordinal()];
+            java.util.Map<String, CaLoraReport.Cell> cells = new java.util.LinkedHashMap<>();
+            cells.put("a", cell.apply(v[0], 1.0 + kind.ordinal()));
+            cells.put("b", cell.apply(v[1], 3.0 + kind.ordinal()));
+            rows.add(new CaLoraReport.Row(kind, cells));
+        }
+        CaLoraReport.Setting s = new CaLoraReport.Setting(CompressionSetting.parse("q4_0"), 1, 2, 1, 4.5, List.of(), rows);
+        // uncompressed average 0.8, plugged 0.2: a row at 0.5 closes half the gap
+        assertEquals(0.8, s.row(CaLoraRow.UNCOMPRESSED).average(), 1e-12);
+        assertEquals(0.5, s.gapClosed(s.row(CaLoraRow.RECOVERY)), 1e-12);
+        assertEquals(-1.0 / 3, s.gapClosed(s.row(CaLoraRow.FRESH)), 1e-12);
+        assertEquals(7.0 / 6, s.gapClosed(s.row(CaLoraRow.CA_LORA)), 1e-12, "beyond the uncompressed model");
+        assertEquals(2.0 + CaLoraRow.INHERIT.ordinal(), s.row(CaLoraRow.INHERIT).averageNll(), 1e-12);
+        assertEquals(2.0, s.row(CaLoraRow.INHERIT).evalSeconds(), 1e-12);
     }
 
     @Test
