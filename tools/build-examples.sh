@@ -29,7 +29,8 @@
 #                  is lorakit export with a zero-scaled adapter (W + 0 * BA = W exactly, then
 #                  rounded once to float16), published with the pretraining's training_log.jsonl
 #                  and loss.png. Skipped when examples/base/config.json exists.
-#   5. adapters    for every task of examples/tasks (tasks.json order): lorakit train of a rank-8
+#   5. adapters    for every task of examples/tasks but continuation (the control task, which measures
+#                  the base model's own language knowledge; tasks.json order): lorakit train of a rank-8
 #                  LoRA (alpha 16) on all seven projections of examples/base, on
 #                  <task>/train.jsonl (2000 examples) with <task>/dev.jsonl as evaluation data:
 #                  8 epochs (2000 steps) of batch 8, AdamW lr 4e-3, 50 warm-up steps, cosine
@@ -41,7 +42,7 @@
 #   6. mixed-rank  the heterogeneous-rank set of `lorakit demo --scenario mixed-rank`:
 #                  examples/adapters/mixed-rank/{count_words (rank 4), last_word (rank 8),
 #                  rotate_words (rank 16)}, alpha = 2 x rank, trained like step 5 (the rank-8 one is
-#                  step 5's adapter, copied).
+#                  a symlink to step 5's adapter).
 #   7. eval        lorakit eval of every adapter on its task's test split (all 200 examples)
 #                  -> build/eval/<name>.json, collected into examples/adapters/results.jsonl (one
 #                  line per adapter: {"adapter", "task", "rank", "eval": <lorakit eval --json>}).
@@ -181,6 +182,8 @@ fi
 if wanted adapters; then
   [ -f examples/base/config.json ] || { say "adapters: examples/base not found; run the pretrain and base steps"; exit 1; }
   for task in $(task_names); do
+    # continuation is the control task (the base model's own language knowledge): no adapter
+    [ "$task" = continuation ] && continue
     train_adapter "$task" 8 "$task"
   done
 fi
@@ -191,8 +194,9 @@ if wanted mixed-rank; then
     say "adapter mixed-rank/last_word: exists, skipping"
   else
     [ -f examples/adapters/last_word/adapter_config.json ] || train_adapter last_word 8 last_word
-    publish examples/adapters/last_word examples/adapters/mixed-rank/last_word \
-      adapter_config.json adapter_model.safetensors training_log.jsonl
+    # the rank-8 member is the task adapter itself: a relative symlink, not a 1.6 MB copy
+    mkdir -p examples/adapters/mixed-rank
+    ln -sfn ../last_word examples/adapters/mixed-rank/last_word
   fi
   train_adapter rotate_words 16 mixed-rank/rotate_words
 fi
