@@ -27,13 +27,10 @@ import dev.lorakit.tensor.TensorInfo;
 import dev.lorakit.tensor.quant.BlockFormat;
 import dev.lorakit.tensor.quant.BlockQuantizer;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Deque;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -102,7 +99,7 @@ public final class ModelCompressor {
         if (options.calibration() != null) {
             inputs.add(options.calibration());
         }
-        requireNotAnInput(out, inputs);
+        AtomicFiles.requireNotAnInput(out, inputs, "the compressed model");
         try (HfModelDirectory model = HfModelDirectory.open(modelDir)) {
             model.validateWeights();
             ModelCompressor c = new ModelCompressor(modelDir, options, model);
@@ -426,37 +423,6 @@ public final class ModelCompressor {
         return ProjectionModule.parse(tensorName.substring(0, tensorName.length() - ".weight".length()));
     }
 
-    /** Refuses an output directory that is, or contains, an input (compared after resolving links). */
-    static void requireNotAnInput(Path output, List<Path> inputs) {
-        Path out = canonical(output);
-        for (Path input : inputs) {
-            Path in = canonical(input);
-            if (in.startsWith(out)) {
-                throw new BadInputException(output + ": refusing to write the compressed model here: "
-                        + (in.equals(out) ? "it is the input " : "it contains the input ") + input
-                        + ", which would be replaced; choose another output directory");
-            }
-        }
-    }
-
-    private static Path canonical(Path p) {
-        Path abs = p.toAbsolutePath().normalize();
-        Deque<Path> missing = new ArrayDeque<>();
-        Path existing = abs;
-        while (existing != null && !Files.exists(existing)) {
-            missing.push(existing.getFileName());
-            existing = existing.getParent();
-        }
-        try {
-            Path real = existing == null ? abs.getRoot() : existing.toRealPath();
-            while (!missing.isEmpty()) {
-                real = real.resolve(missing.pop());
-            }
-            return real;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
 
     private static long directoryBytes(Path dir) throws IOException {
         try (Stream<Path> files = Files.list(dir)) {

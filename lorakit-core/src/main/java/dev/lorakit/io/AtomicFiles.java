@@ -16,6 +16,9 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayDeque;
+import java.util.Collection;
+import java.util.Deque;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -183,6 +186,44 @@ public final class AtomicFiles {
                     return FileVisitResult.CONTINUE;
                 }
             });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Throws a BadInputException if writing the directory {@code output} would replace or delete
+     * any of {@code inputs} (files or directories): the output is an input, or an ancestor of
+     * one. Paths are compared after resolving symbolic links. {@code what} names the output in
+     * the message, e.g. "the adapter".
+     */
+    public static void requireNotAnInput(Path output, Collection<Path> inputs, String what) {
+        Path out = canonical(output);
+        for (Path input : inputs) {
+            Path in = canonical(input);
+            if (in.startsWith(out)) {
+                throw new BadInputException(output + ": refusing to write " + what + " here: "
+                        + (in.equals(out) ? "it is the input " : "it contains the input ") + input
+                        + ", which would be replaced; choose another output directory");
+            }
+        }
+    }
+
+    /** The real path of p, or for a path that does not exist yet its deepest existing ancestor's real path plus the rest. */
+    private static Path canonical(Path p) {
+        Path abs = p.toAbsolutePath().normalize();
+        Deque<Path> missing = new ArrayDeque<>();
+        Path existing = abs;
+        while (existing != null && !Files.exists(existing)) {
+            missing.push(existing.getFileName());
+            existing = existing.getParent();
+        }
+        try {
+            Path real = existing == null ? abs.getRoot() : existing.toRealPath();
+            while (!missing.isEmpty()) {
+                real = real.resolve(missing.pop());
+            }
+            return real;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -7,7 +7,6 @@ import dev.lorakit.io.hf.GenerationConfig;
 import dev.lorakit.io.hf.HfModelDirectory;
 import dev.lorakit.io.hf.ModelConfig;
 import dev.lorakit.io.hf.ProjectionModule;
-import dev.lorakit.io.peft.LoraAdapterWriter;
 import dev.lorakit.io.safetensors.ShardedSafetensorsWriter;
 import dev.lorakit.tensor.DType;
 import dev.lorakit.tensor.Tensor;
@@ -50,7 +49,7 @@ public final class MergedModelWriter {
         List<Path> inputs = new ArrayList<>();
         inputs.add(modelDir);
         adapters.forEach(a -> inputs.add(a.dir()));
-        LoraAdapterWriter.requireNotAnInput(out, inputs);
+        AtomicFiles.requireNotAnInput(out, inputs, "the merged model");
         try (HfModelDirectory model = HfModelDirectory.open(modelDir)) {
             model.validateWeights();
             ModelConfig config = model.config();

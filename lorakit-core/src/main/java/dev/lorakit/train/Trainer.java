@@ -1,9 +1,9 @@
 package dev.lorakit.train;
 
 import dev.lorakit.BadInputException;
+import dev.lorakit.io.AtomicFiles;
 import dev.lorakit.io.hf.HfModelDirectory;
 import dev.lorakit.io.hf.ModelConfig;
-import dev.lorakit.io.peft.LoraAdapterWriter;
 import dev.lorakit.io.tokenizer.SpecialTokenIds;
 import dev.lorakit.io.tokenizer.TextTokenizer;
 import java.io.IOException;
@@ -96,7 +96,7 @@ public final class Trainer {
             inputs.add(Path.of(cfg.initAdapter()));
         }
         inputs.addAll(setup.otherInputs());
-        LoraAdapterWriter.requireNotAnInput(out, inputs);
+        AtomicFiles.requireNotAnInput(out, inputs, "the training output");
         Path ckptDir = out.resolve(CHECKPOINT_DIR);
         Checkpoint ckpt = null;
         if (resume) {

@@ -5,12 +5,9 @@ import dev.lorakit.io.AtomicFiles;
 import dev.lorakit.io.safetensors.SafetensorsWriter;
 import dev.lorakit.tensor.Tensor;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.Collection;
-import java.util.Deque;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -63,15 +60,7 @@ public final class LoraAdapterWriter {
      * one. Paths are compared after resolving symbolic links.
      */
     public static void requireNotAnInput(Path output, Collection<Path> inputs) {
-        Path out = canonical(output);
-        for (Path input : inputs) {
-            Path in = canonical(input);
-            if (in.startsWith(out)) {
-                throw new BadInputException(output + ": refusing to write the adapter here: "
-                        + (in.equals(out) ? "it is the input " : "it contains the input ") + input
-                        + ", which would be replaced; choose another output directory");
-            }
-        }
+        AtomicFiles.requireNotAnInput(output, inputs, "the adapter");
     }
 
     /** The tensors to write, in module order, after checking the modules against the config. */
@@ -108,25 +97,5 @@ public final class LoraAdapterWriter {
             tensors.put(PeftKeys.loraB(name), m.b());
         }
         return tensors;
-    }
-
-    /** The real path of p, or for a path that does not exist yet its deepest existing ancestor's real path plus the rest. */
-    private static Path canonical(Path p) {
-        Path abs = p.toAbsolutePath().normalize();
-        Deque<Path> missing = new ArrayDeque<>();
-        Path existing = abs;
-        while (existing != null && !Files.exists(existing)) {
-            missing.push(existing.getFileName());
-            existing = existing.getParent();
-        }
-        try {
-            Path real = existing == null ? abs.getRoot() : existing.toRealPath();
-            while (!missing.isEmpty()) {
-                real = real.resolve(missing.pop());
-            }
-            return real;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }
