@@ -63,9 +63,10 @@ public final class CaLoraDemo {
                 throw new BadInputException(train + " not found: task \"" + t.task() + "\" has no train split, which the"
                         + " ca-lora scenario trains on (run tools/build-examples.sh)");
             }
-            if (TaskFile.read(train).kind() != TaskFile.Kind.PROMPT_COMPLETION) {
+            TaskFile.Kind kind = TaskFile.read(train).kind();
+            if (kind != TaskFile.Kind.PROMPT_COMPLETION) {
                 throw new BadInputException(train + ": the ca-lora scenario trains on prompt/completion examples; task \""
-                        + t.task() + "\" is " + TaskFile.read(train).kind().name().toLowerCase(java.util.Locale.ROOT));
+                        + t.task() + "\" is " + kind.name().toLowerCase(java.util.Locale.ROOT));
             }
         }
         Path base = world.base();
@@ -169,7 +170,7 @@ public final class CaLoraDemo {
     private static CaLoraReport.Cell evaluate(String system, LlamaModel model, TextTokenizer tok, TaskAdapter task, int batch,
                                               DemoListener listener, CaLoraReport.Training training) {
         long t0 = System.nanoTime();
-        TaskResult r = SuiteEvaluation.run(system, model, tok, List.of(task), batch, 1, listener).get(task.task());
+        TaskResult r = SuiteEvaluation.runOne(system, model, tok, task, batch, listener);
         return new CaLoraReport.Cell(r, training, MultiTaskDemo.since(t0));
     }
 

@@ -77,8 +77,7 @@ public record CaLoraReport(DemoOptions options, DemoWorld world, List<Setting> s
          * exact match is 0 for all of them. Tasks without an nll (multiple choice) are left out; NaN if none has one.
          */
         public double averageNll() {
-            return cells.values().stream().mapToDouble(c -> c.result().metrics().getOrDefault("nll", Double.NaN))
-                    .filter(d -> !Double.isNaN(d)).average().orElse(Double.NaN);
+            return DemoReport.meanNll(cells.values().stream().map(Cell::result).toList());
         }
 
         /** Total evaluation wall time over the tasks (the recovery branches' inference cost shows here). */

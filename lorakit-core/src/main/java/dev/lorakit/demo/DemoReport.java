@@ -61,6 +61,15 @@ public sealed interface DemoReport permits MultiTaskReport, PruneReport, CaLoraR
         }
     }
 
+    /**
+     * Mean over {@code results} of the completion's mean NLL per token (the evaluator's "nll"),
+     * leaving out results without one (multiple choice); NaN if none has one.
+     */
+    static double meanNll(java.util.Collection<TaskResult> results) {
+        return results.stream().mapToDouble(r -> r.metrics().getOrDefault("nll", Double.NaN)).filter(d -> !Double.isNaN(d))
+                .average().orElse(Double.NaN);
+    }
+
     /** A task result's metrics as an object (score first). */
     static ObjectNode metrics(TaskResult r) {
         ObjectNode m = JsonNodeFactory.instance.objectNode();

@@ -35,9 +35,9 @@ public final class PruneDemo {
         try (DemoWorkspace merged = DemoWorkspace.open(options.keepMerged());
              LlamaModel baseModel = LlamaModel.open(base, List.of());
              TextTokenizer tok = MultiTaskDemo.tokenizer(base, baseModel.config())) {
-            baseResult = evaluate("base", baseModel, tok, task, batch, listener);
+            baseResult = SuiteEvaluation.runOne("base", baseModel, tok, task, batch, listener);
             try (LlamaModel m = LlamaModel.open(base, List.of(new AdapterRef(task.adapter(), 1.0)), true)) {
-                ownResult = evaluate("own", m, tok, task, batch, listener);
+                ownResult = SuiteEvaluation.runOne("own", m, tok, task, batch, listener);
             }
             for (String name : options.methods()) {
                 List<PruneReport.Point> points = new ArrayList<>();
@@ -47,18 +47,13 @@ public final class PruneDemo {
                     Path out = merged.resolve(name + "-r" + k);
                     MergeResult result = DemoMerge.run(method, input, out);
                     try (LlamaModel m = LlamaModel.open(base, List.of(new AdapterRef(out, 1.0)), true)) {
-                        points.add(new PruneReport.Point(k, evaluate(name + " r" + k, m, tok, task, batch, listener),
-                                DemoMerge.summary(result)));
+                        TaskResult scored = SuiteEvaluation.runOne(name + " r" + k, m, tok, task, batch, listener);
+                        points.add(new PruneReport.Point(k, scored, DemoMerge.summary(result)));
                     }
                 }
                 curves.add(new PruneReport.Curve(name, points));
             }
         }
         return new PruneReport(options, world, baseResult, ownResult, curves, MultiTaskDemo.since(t0));
-    }
-
-    private static TaskResult evaluate(String system, LlamaModel model, TextTokenizer tok, TaskAdapter task, int batch,
-                                       DemoListener listener) {
-        return SuiteEvaluation.run(system, model, tok, List.of(task), batch, 1, listener).get(task.task());
     }
 }

@@ -27,4 +27,10 @@ final class SuiteEvaluation {
         }
         return results;
     }
+
+    /** The model's result on one task (one unit per example). */
+    static TaskResult runOne(String system, LanguageModel model, TextTokenizer tokenizer, TaskAdapter task, int batchSize,
+                             DemoListener listener) {
+        return run(system, model, tokenizer, List.of(task), batchSize, 1, listener).get(task.task());
+    }
 }

@@ -67,8 +67,7 @@ public record SystemResult(String system, Kind kind, Map<String, TaskResult> res
      * continuous companion of the scores, over the tasks that have one (not multiple choice); NaN if none.
      */
     public double averageNll() {
-        return results.values().stream().mapToDouble(r -> r.metrics().getOrDefault("nll", Double.NaN))
-                .filter(d -> !Double.isNaN(d)).average().orElse(Double.NaN);
+        return DemoReport.meanNll(results.values());
     }
 
     /** Mean score over the tasks it was evaluated on, or NaN when skipped. */
