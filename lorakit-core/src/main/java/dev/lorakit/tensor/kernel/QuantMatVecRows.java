@@ -1,6 +1,7 @@
 package dev.lorakit.tensor.kernel;
 
 import static dev.lorakit.tensor.kernel.QuantBlocks.B;
+import static dev.lorakit.tensor.kernel.QuantBlocks.D16;
 import static dev.lorakit.tensor.kernel.QuantBlocks.F;
 import static dev.lorakit.tensor.kernel.QuantBlocks.I;
 import static dev.lorakit.tensor.kernel.QuantBlocks.L;
@@ -21,7 +22,8 @@ import jdk.incubator.vector.VectorOperators;
  * are no tails); {@code off} is a row's byte offset.
  *
  * <p>Dot products: per block, t = sum of q x in L lanes (Q8_0: chunk by chunk; Q4_0: per byte
- * group its low-nibble then its high-nibble chunk), then acc = t d + acc, one FMA per block; the
+ * group -8 (x_lo + x_hi), then its low nibbles times x_lo, then its high nibbles times x_hi, the
+ * nibbles zero-extended as they are stored), then acc = t d + acc, one FMA per block; the
  * lanes are summed by {@link Lanes} at the end. {@link #dot1Q8} and {@link #dot1x4Q8} (and the
  * Q4_0 pair) follow exactly this order for every (row, input) pair, so a row's result does not
  * depend on which kernel computed it: batching sequences never changes their logits. Scaled row
@@ -38,6 +40,8 @@ final class QuantMatVecRows {
     private static final int BLOCK = 32;
     private static final int HALF = 16;
     private static final int SCALE = 2;
+    /** Q4_0 weights are nibble - 8: the kernels add -8 (x_lo + x_hi) once per chunk instead of subtracting 8 from every nibble. */
+    private static final FloatVector MINUS_8 = FloatVector.broadcast(F, -8f);
 
     private QuantMatVecRows() {
     }
@@ -59,6 +63,46 @@ final class QuantMatVecRows {
             s0 = t.fma(FloatVector.broadcast(F, d(seg, bo)), s0);
         }
         return Lanes.sum(s0);
+    }
+
+    /**
+     * Dot products of the four Q8_0 rows at byte offsets off + i*rowStride (i &lt; 4) with
+     * x[xOff .. xOff+k), written to y[yOff + i*yStride]. The four rows are read block by block
+     * side by side, so four memory streams are in flight and each input chunk is loaded once for
+     * four rows; with rows a quarter of a row range apart ({@link VectorMatVec#matvec}) the
+     * streams stay long enough for the hardware prefetcher. One row at a time streams at half
+     * the bandwidth. Each row's sum is formed exactly as in {@link #dot1Q8}.
+     */
+    static void dot4Q8(MemorySegment seg, long off, long rowStride, float[] x, int xOff, int k,
+            float[] y, int yOff, int yStride) {
+        long o1 = off + rowStride, o2 = o1 + rowStride, o3 = o2 + rowStride;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector s0 = z, s1 = z, s2 = z, s3 = z;
+        for (int b = 0; b < k / BLOCK; b++) {
+            long bb = (long) b * Q8_BYTES;
+            int xi = xOff + b * BLOCK;
+            FloatVector t0 = z, t1 = z, t2 = z, t3 = z;
+            for (int j = 0; j < BLOCK; j += L) {
+                FloatVector xv = FloatVector.fromArray(F, x, xi + j);
+                long c = bb + SCALE + j;
+                t0 = ((FloatVector) ByteVector.fromMemorySegment(B, seg, off + c, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).fma(xv, t0);
+                t1 = ((FloatVector) ByteVector.fromMemorySegment(B, seg, o1 + c, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).fma(xv, t1);
+                t2 = ((FloatVector) ByteVector.fromMemorySegment(B, seg, o2 + c, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).fma(xv, t2);
+                t3 = ((FloatVector) ByteVector.fromMemorySegment(B, seg, o3 + c, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).fma(xv, t3);
+            }
+            s0 = t0.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(D16, off + bb))), s0);
+            s1 = t1.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(D16, o1 + bb))), s1);
+            s2 = t2.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(D16, o2 + bb))), s2);
+            s3 = t3.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(D16, o3 + bb))), s3);
+        }
+        y[yOff] = Lanes.sum(s0);
+        y[yOff + yStride] = Lanes.sum(s1);
+        y[yOff + 2 * yStride] = Lanes.sum(s2);
+        y[yOff + 3 * yStride] = Lanes.sum(s3);
     }
 
     /**
@@ -117,17 +161,64 @@ final class QuantMatVecRows {
             int xi = xOff + b * BLOCK;
             FloatVector t = FloatVector.zero(F);
             for (int g = 0; g < HALF; g += L) {
+                FloatVector xl = FloatVector.fromArray(F, x, xi + g);
+                FloatVector xh = FloatVector.fromArray(F, x, xi + HALF + g);
                 IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, bo + SCALE + g, LE)
-                        .convertShape(VectorOperators.B2I, I, 0);
-                FloatVector lo = (FloatVector) q.and(0x0f).sub(8).convertShape(VectorOperators.I2F, F, 0);
-                FloatVector hi = (FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).sub(8)
-                        .convertShape(VectorOperators.I2F, F, 0);
-                t = lo.fma(FloatVector.fromArray(F, x, xi + g), t);
-                t = hi.fma(FloatVector.fromArray(F, x, xi + HALF + g), t);
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                t = xl.add(xh).fma(MINUS_8, t);
+                t = ((FloatVector) q.and(0x0f).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t);
+                t = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh, t);
             }
             s0 = t.fma(FloatVector.broadcast(F, d(seg, bo)), s0);
         }
         return Lanes.sum(s0);
+    }
+
+    /**
+     * Dot products of the four Q4_0 rows at byte offsets off + i*rowStride (i &lt; 4) with
+     * x[xOff .. xOff+k), written to y[yOff + i*yStride], the rows read side by side as in
+     * {@link #dot4Q8}; each row's sum is formed exactly as in {@link #dot1Q4}.
+     */
+    static void dot4Q4(MemorySegment seg, long off, long rowStride, float[] x, int xOff, int k,
+            float[] y, int yOff, int yStride) {
+        long o1 = off + rowStride, o2 = o1 + rowStride, o3 = o2 + rowStride;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector s0 = z, s1 = z, s2 = z, s3 = z;
+        for (int b = 0; b < k / BLOCK; b++) {
+            long bb = (long) b * Q4_BYTES;
+            int xi = xOff + b * BLOCK;
+            FloatVector t0 = z, t1 = z, t2 = z, t3 = z;
+            for (int g = 0; g < HALF; g += L) {
+                FloatVector xl = FloatVector.fromArray(F, x, xi + g);
+                FloatVector xh = FloatVector.fromArray(F, x, xi + HALF + g);
+                FloatVector m = xl.add(xh);
+                long c = bb + SCALE + g;
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, off + c, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                t0 = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                        ((FloatVector) q.and(0x0f).convertShape(VectorOperators.I2F, F, 0)).fma(xl, m.fma(MINUS_8, t0)));
+                q = (IntVector) ByteVector.fromMemorySegment(B, seg, o1 + c, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                t1 = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                        ((FloatVector) q.and(0x0f).convertShape(VectorOperators.I2F, F, 0)).fma(xl, m.fma(MINUS_8, t1)));
+                q = (IntVector) ByteVector.fromMemorySegment(B, seg, o2 + c, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                t2 = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                        ((FloatVector) q.and(0x0f).convertShape(VectorOperators.I2F, F, 0)).fma(xl, m.fma(MINUS_8, t2)));
+                q = (IntVector) ByteVector.fromMemorySegment(B, seg, o3 + c, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                t3 = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                        ((FloatVector) q.and(0x0f).convertShape(VectorOperators.I2F, F, 0)).fma(xl, m.fma(MINUS_8, t3)));
+            }
+            s0 = t0.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(D16, off + bb))), s0);
+            s1 = t1.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(D16, o1 + bb))), s1);
+            s2 = t2.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(D16, o2 + bb))), s2);
+            s3 = t3.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(D16, o3 + bb))), s3);
+        }
+        y[yOff] = Lanes.sum(s0);
+        y[yOff + yStride] = Lanes.sum(s1);
+        y[yOff + 2 * yStride] = Lanes.sum(s2);
+        y[yOff + 3 * yStride] = Lanes.sum(s3);
     }
 
     /**
@@ -144,16 +235,22 @@ final class QuantMatVecRows {
             FloatVector t0 = z, t1 = z, t2 = z, t3 = z;
             for (int g = 0; g < HALF; g += L) {
                 IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, bo + SCALE + g, LE)
-                        .convertShape(VectorOperators.B2I, I, 0);
-                FloatVector lo = (FloatVector) q.and(0x0f).sub(8).convertShape(VectorOperators.I2F, F, 0);
-                FloatVector hi = (FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).sub(8)
-                        .convertShape(VectorOperators.I2F, F, 0);
-                int xl = xb + g;
-                int xh = xl + HALF;
-                t0 = hi.fma(FloatVector.fromArray(F, x, x0 + xh), lo.fma(FloatVector.fromArray(F, x, x0 + xl), t0));
-                t1 = hi.fma(FloatVector.fromArray(F, x, x1 + xh), lo.fma(FloatVector.fromArray(F, x, x1 + xl), t1));
-                t2 = hi.fma(FloatVector.fromArray(F, x, x2 + xh), lo.fma(FloatVector.fromArray(F, x, x2 + xl), t2));
-                t3 = hi.fma(FloatVector.fromArray(F, x, x3 + xh), lo.fma(FloatVector.fromArray(F, x, x3 + xl), t3));
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector lo = (FloatVector) q.and(0x0f).convertShape(VectorOperators.I2F, F, 0);
+                FloatVector hi = (FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0);
+                int il = xb + g;
+                int ih = il + HALF;
+                FloatVector xl = FloatVector.fromArray(F, x, x0 + il), xh = FloatVector.fromArray(F, x, x0 + ih);
+                t0 = hi.fma(xh, lo.fma(xl, xl.add(xh).fma(MINUS_8, t0)));
+                xl = FloatVector.fromArray(F, x, x1 + il);
+                xh = FloatVector.fromArray(F, x, x1 + ih);
+                t1 = hi.fma(xh, lo.fma(xl, xl.add(xh).fma(MINUS_8, t1)));
+                xl = FloatVector.fromArray(F, x, x2 + il);
+                xh = FloatVector.fromArray(F, x, x2 + ih);
+                t2 = hi.fma(xh, lo.fma(xl, xl.add(xh).fma(MINUS_8, t2)));
+                xl = FloatVector.fromArray(F, x, x3 + il);
+                xh = FloatVector.fromArray(F, x, x3 + ih);
+                t3 = hi.fma(xh, lo.fma(xl, xl.add(xh).fma(MINUS_8, t3)));
             }
             FloatVector dv = FloatVector.broadcast(F, d(seg, bo));
             a0 = t0.fma(dv, a0);

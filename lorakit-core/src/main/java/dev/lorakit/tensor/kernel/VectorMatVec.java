@@ -18,7 +18,8 @@ import java.util.Arrays;
  * weight: heap F32 straight from its float[]; mapped or native F32 and BF16 from the segment
  * (BF16 converted in registers); F16 converted four rows at a time into a per-thread float[]
  * (its conversion is too large to inline into a four-row loop); Q8_0 and Q4_0 blocks decoded in
- * registers by {@link QuantMatVecRows} one row at a time (the batched product applies each
+ * registers by {@link QuantMatVecRows}, four rows side by side, each from its own quarter of the
+ * row range, so four long memory streams are in flight (the batched product applies each
  * decoded row to four inputs at a time), or, on vector shapes other than 8 or 16 float lanes,
  * dequantized four rows at a time into the per-thread float[]. Rows are split over
  * {@link Parallel#forRange} in chunks of at least {@link ParallelGrain#MIN_CHUNK_BYTES}.
@@ -38,6 +39,14 @@ public final class VectorMatVec {
         Parallel.forRange(rows.n, ParallelGrain.rowsPerChunk(rows.rowBytes), (r0, r1) -> {
             float[] buf = rows.buffer();
             int r = r0;
+            if (rows.kind == Kind.Q8_0_BLOCKS || rows.kind == Kind.Q4_0_BLOCKS) {
+                // Four streams, each through its own quarter of the range (see QuantMatVecRows#dot4Q8).
+                int quarter = (r1 - r0) / 4;
+                for (int i = 0; i < quarter; i++) {
+                    rows.dot4Quarters(r0 + i, quarter, x, xOff, y, yOff + r0 + i);
+                }
+                r = r0 + 4 * quarter;
+            }
             for (; r <= r1 - 4; r += 4) {
                 rows.dot4Rows(r, buf, x, xOff, y, yOff + r);
             }
@@ -53,6 +62,10 @@ public final class VectorMatVec {
      * inputs four at a time (further inputs reuse the rows from cache).
      */
     public static void matvecBatch(Tensor w, float[] x, int xOff, float[] y, int yOff, int batch) {
+        if (batch == 1) {
+            matvec(w, x, xOff, y, yOff); // same row sums, and the quantized rows stream faster there
+            return;
+        }
         Rows rows = new Rows(w);
         int n = rows.n;
         int k = rows.k;
@@ -178,6 +191,16 @@ public final class VectorMatVec {
             dot4RowsLoaded(r, buf, x, xOff, y, yOff);
         }
 
+        /** y[yOff + i*quarter] = (row r + i*quarter) . x for i &lt; 4; Q8_0 and Q4_0 blocks only. */
+        void dot4Quarters(int r, int quarter, float[] x, int xOff, float[] y, int yOff) {
+            long stride = quarter * rowBytes;
+            if (kind == Kind.Q8_0_BLOCKS) {
+                QuantMatVecRows.dot4Q8(seg, r * rowBytes, stride, x, xOff, k, y, yOff, quarter);
+            } else {
+                QuantMatVecRows.dot4Q4(seg, r * rowBytes, stride, x, xOff, k, y, yOff, quarter);
+            }
+        }
+
         float dot1(int r, float[] buf, float[] x, int xOff) {
             load(r, 1, buf);
             return dot1Loaded(r, buf, x, xOff);
@@ -189,12 +212,9 @@ public final class VectorMatVec {
                 case F16_CONVERTED, QUANT_CONVERTED -> MatVecRows.dot4RowsArray(buf, 0, k, x, xOff, k, y, yOff);
                 case F32_SEGMENT -> MatVecRows.dot4RowsF32(seg, r * rowBytes, rowBytes, x, xOff, k, y, yOff);
                 case BF16_SEGMENT -> MatVecRows.dot4RowsBf16(seg, r * rowBytes, rowBytes, x, xOff, k, y, yOff);
-                case Q8_0_BLOCKS -> {
-                    for (int j = 0; j < 4; j++) {
-                        y[yOff + j] = QuantMatVecRows.dot1Q8(seg, (r + j) * rowBytes, x, xOff, k);
-                    }
-                }
+                case Q8_0_BLOCKS -> QuantMatVecRows.dot4Q8(seg, r * rowBytes, rowBytes, x, xOff, k, y, yOff, 1);
                 case Q4_0_BLOCKS -> {
+                    // Adjacent Q4_0 rows side by side are slower than one after another (short streams).
                     for (int j = 0; j < 4; j++) {
                         y[yOff + j] = QuantMatVecRows.dot1Q4(seg, (r + j) * rowBytes, x, xOff, k);
                     }
