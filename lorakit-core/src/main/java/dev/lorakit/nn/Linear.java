@@ -52,6 +52,14 @@ public final class Linear {
      * @param W  [out,in] the forward's weight
      */
     public static void backwardInput(float[] dx, float[] dy, Tensor W, int N) {
+        backwardInput(dx, dy, W, N, true);
+    }
+
+    /**
+     * dx[N,in] = dy[N,out] W, or dx += dy W when {@code accumulate}: the first contribution to a
+     * gradient buffer overwrites it, which saves zero-filling the buffer first.
+     */
+    public static void backwardInput(float[] dx, float[] dy, Tensor W, int N, boolean accumulate) {
         int out = W.dim(0);
         int in = W.dim(1);
         Require.sizes(N);
@@ -60,7 +68,7 @@ public final class Linear {
         Require.length("dy", dy, (long) N * out);
         Require.distinct("Linear.backwardInput", "dx, dy", dx, dy);
         // y = x W^T  ->  dx += dy W
-        Matmul.gemm(Tensor.view(dy, 0, N, out), false, W, false, Tensor.view(dx, 0, N, in), true);
+        Matmul.gemm(Tensor.view(dy, 0, N, out), false, W, false, Tensor.view(dx, 0, N, in), accumulate);
     }
 
     /**

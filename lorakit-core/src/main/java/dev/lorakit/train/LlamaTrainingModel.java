@@ -497,8 +497,7 @@ public final class LlamaTrainingModel implements AutoCloseable {
         // loss = CE(logits): dLogits overwrites the logits buffer
         CrossEntropy.backwardInPlace(logits, targets, normaliser, N, V);
         // logits = xnF Wlm^T
-        Arrays.fill(dxn, 0, N * C, 0f);
-        Linear.backwardInput(dxn, logits, lmHead, N);
+        Linear.backwardInput(dxn, logits, lmHead, N, false);
         if (dLmHead != null) {
             Linear.backwardWeight(dLmHead, logits, xnF, N, C, V);
         }
@@ -514,22 +513,21 @@ public final class LlamaTrainingModel implements AutoCloseable {
             if (kdActive && kdLayer == l) {
                 Ops.add(dx, 0, kdGrad, 0, dx, 0, N * C);                        // + d(KD)/d(block l's output)
             }
+            // The input gradient of block 0 is needed only when the embedding table trains.
+            boolean inputGrad = l > 0 || dEmbed != null || bg != null;
             // x' = xMid + down(h): dxMid = dx (kept in dx), dh = down^T-backward
-            Arrays.fill(dBig, 0, N * F, 0f);
-            projectBackward(l, Projection.DOWN_PROJ, dBig, dx, h[l], N);
+            projectBackward(l, Projection.DOWN_PROJ, dBig, false, dx, h[l], N);
             // h = silu(gate) * up
             Arrays.fill(dGate, 0, N * F, 0f);
             Arrays.fill(dUp, 0, N * F, 0f);
             SwiGlu.backward(dGate, dUp, dBig, gate[l], up[l], N * F);
             // gate = xn2 Wg^T, up = xn2 Wu^T
-            Arrays.fill(dxn, 0, N * C, 0f);
-            projectBackward(l, Projection.GATE_PROJ, dxn, dGate, xn2[l], N);
-            projectBackward(l, Projection.UP_PROJ, dxn, dUp, xn2[l], N);
+            projectBackward(l, Projection.GATE_PROJ, dxn, false, dGate, xn2[l], N);
+            projectBackward(l, Projection.UP_PROJ, dxn, true, dUp, xn2[l], N);
             // xn2 = rmsnorm(xMid): dxMid += ...
             RmsNorm.backward(dx, bg != null ? bg.dPostNorm : null, dxn, xMid[l], bw.postNorm, rstd2[l], N, C);
             // xMid = x + o(attOut): dx (residual) = dxMid, dAttOut = o-backward
-            Arrays.fill(dBig, 0, N * H * D, 0f);
-            projectBackward(l, Projection.O_PROJ, dBig, dx, attOut[l], N);
+            projectBackward(l, Projection.O_PROJ, dBig, false, dx, attOut[l], N);
             // attOut = attention(q, k, v)
             Arrays.fill(dq, 0, N * H * D, 0f);
             Arrays.fill(dk, 0, N * KV * D, 0f);
@@ -538,12 +536,14 @@ public final class LlamaTrainingModel implements AutoCloseable {
             // q, k rotated in place: rotate their gradients back
             Rope.backward(dq, dk, pos, rope.cos(), rope.sin(), N, H, KV, D);
             // q, k, v = xn1 W^T
-            Arrays.fill(dxn, 0, N * C, 0f);
-            projectBackward(l, Projection.Q_PROJ, dxn, dq, xn1[l], N);
-            projectBackward(l, Projection.K_PROJ, dxn, dk, xn1[l], N);
-            projectBackward(l, Projection.V_PROJ, dxn, dv, xn1[l], N);
+            float[] dxq = inputGrad ? dxn : null;
+            projectBackward(l, Projection.Q_PROJ, dxq, false, dq, xn1[l], N);
+            projectBackward(l, Projection.K_PROJ, dxq, true, dk, xn1[l], N);
+            projectBackward(l, Projection.V_PROJ, dxq, true, dv, xn1[l], N);
             // xn1 = rmsnorm(x): dx += ...
-            RmsNorm.backward(dx, bg != null ? bg.dInputNorm : null, dxn, xIn[l], bw.inputNorm, rstd1[l], N, C);
+            if (inputGrad) {
+                RmsNorm.backward(dx, bg != null ? bg.dInputNorm : null, dxn, xIn[l], bw.inputNorm, rstd1[l], N, C);
+            }
         }
         // x = embed_tokens[ids]: scatter-add into the table's rows (full mode); frozen, the gradient stops here
         if (dEmbed != null) {
@@ -551,10 +551,16 @@ public final class LlamaTrainingModel implements AutoCloseable {
         }
     }
 
-    /** dx += dy W, and dW += dy^T x, db += sum dy (full mode), or the LoRA branch's dx, dA, dB and the recovery branch's dx, dD, dU. */
-    private void projectBackward(int layer, Projection p, float[] dxOut, float[] dy, float[] x, int N) {
+    /**
+     * dx (+)= dy W (overwriting dxOut unless {@code accumulate}; skipped when dxOut is null), and
+     * dW += dy^T x, db += sum dy (full mode), or the LoRA branch's dx, dA, dB and the recovery
+     * branch's dx, dD, dU.
+     */
+    private void projectBackward(int layer, Projection p, float[] dxOut, boolean accumulate, float[] dy, float[] x, int N) {
         Tensor w = blocks[layer].w[p.ordinal()];
-        Linear.backwardInput(dxOut, dy, w, N);
+        if (dxOut != null) {
+            Linear.backwardInput(dxOut, dy, w, N, accumulate);
+        }
         if (blockGrads != null) {
             BlockGrads bg = blockGrads[layer];
             Linear.backwardWeight(bg.dW[p.ordinal()], dy, x, N, w.dim(1), w.dim(0));
