@@ -513,7 +513,8 @@ public final class LlamaTrainingModel implements AutoCloseable {
             if (kdActive && kdLayer == l) {
                 Ops.add(dx, 0, kdGrad, 0, dx, 0, N * C);                        // + d(KD)/d(block l's output)
             }
-            // The input gradient of block 0 is needed only when the embedding table trains.
+            // Block 0's input gradient is needed only when the embedding table or the input norm
+            // trains (full mode); otherwise it is skipped and dx is not an input gradient afterwards.
             boolean inputGrad = l > 0 || dEmbed != null || bg != null;
             // x' = xMid + down(h): dxMid = dx (kept in dx), dh = down^T-backward
             projectBackward(l, Projection.DOWN_PROJ, dBig, false, dx, h[l], N);

@@ -23,7 +23,8 @@ import jdk.incubator.vector.VectorSpecies;
  * shift by 4, masked) minus 8 weights [16 + g, 16 + g + L). Times the block's scale these are
  * exactly the weights {@link Dequantize} computes. This needs a byte vector of exactly L lanes
  * dividing a half block, so it runs with L = 8 (AVX2) or 16 (AVX-512) float lanes
- * ({@link #IN_REGISTERS}); other shapes decode through {@link Dequantize}.
+ * ({@link #IN_REGISTERS}); other shapes decode through {@link Dequantize}. (The Q4_0 dot products
+ * of {@link QuantMatVecRows} zero-extend instead, and fold the minus 8 into the inputs.)
  *
  * <p>The decode is written out where it is used rather than in helper methods: see
  * {@link QuantMatVecRows} for why.

@@ -24,17 +24,19 @@ import jdk.incubator.vector.VectorOperators;
  * <p>Dot products: per block, t = sum of q x in L lanes (Q8_0: chunk by chunk; Q4_0: per byte
  * group -8 (x_lo + x_hi), then its low nibbles times x_lo, then its high nibbles times x_hi, the
  * nibbles zero-extended as they are stored), then acc = t d + acc, one FMA per block; the
- * lanes are summed by {@link Lanes} at the end. {@link #dot1Q8} and {@link #dot1x4Q8} (and the
- * Q4_0 pair) follow exactly this order for every (row, input) pair, so a row's result does not
+ * lanes are summed by {@link Lanes} at the end. {@link #dot1Q8}, {@link #dot4Q8} and
+ * {@link #dot1x4Q8} (and the three Q4_0 kernels) follow exactly this order for every (row, input)
+ * pair, so a row's result does not
  * depend on which kernel computed it: batching sequences never changes their logits. Scaled row
  * sums (the transposed product): per block the coefficient a d is rounded once, then
  * y += q (a d) chunk by chunk.
  *
  * <p>The decode is written out in every loop body, with no helper calls: a helper that C2 has
  * already compiled on its own is not inlined again ("already compiled into a big method"), and
- * then every decoded vector is boxed on the heap. For the same reason each kernel handles one
- * row: four-row bodies with four decodes exceed the inlining budget. Requires
- * {@link QuantBlocks#IN_REGISTERS}.
+ * then every decoded vector is boxed on the heap. The four-row kernels ({@link #dot4Q8},
+ * {@link #dot4Q4}) still inline every Vector API call, but not even a small helper such as the
+ * scale read ({@link QuantBlocks#d}), which they therefore read in place (checked with
+ * {@code -prof perfasm}). Requires {@link QuantBlocks#IN_REGISTERS}.
  */
 final class QuantMatVecRows {
     private static final int BLOCK = 32;
