@@ -114,7 +114,8 @@ recipe() {
     reverse_words:8 | rotate_words:8) echo "4000 4e-3 100" ;;
     rotate_words:16) echo "3000 4e-3 100" ;;
     uppercase:* | last_word:*) echo "2000 4e-3 100" ;;
-    initials:* | word_after:* | remove_vowels:*) echo "3000 1e-3 300" ;;
+    remove_vowels:*) echo "4500 1e-3 300" ;;
+    initials:* | word_after:*) echo "3000 1e-3 300" ;;
     *) echo "2000 1e-3 300" ;; # count_words (ranks 4 and 8)
   esac
 }
