@@ -23,9 +23,9 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Matrix-vector product y = W x over a weight matrix in native (off-heap) memory, the decode
- * path's kernel; weights far larger than the caches, so this measures streaming bandwidth:
- * GB/s = weight bytes / time (n x n x 4, 2, 2, 34/32 and 18/32 bytes for F32, BF16, F16, Q8_0 and
+ * Matrix-vector product y = W x over a weight matrix W[n, k] (k = n unless given) in native
+ * (off-heap) memory, the decode path's kernel; weights far larger than the caches, so this measures streaming bandwidth:
+ * GB/s = weight bytes / time (n x k x 4, 2, 2, 34/32 and 18/32 bytes for F32, BF16, F16, Q8_0 and
  * Q4_0). Enough matrices are cycled (1 GiB or more in total, so more copies of the smaller
  * quantized ones) that they stream from DRAM, not from this host's 480 MiB L3. Two matrices get
  * random values (quantized with llama.cpp's rules for Q8_0/Q4_0); the others are byte copies of
@@ -38,13 +38,18 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 10, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx2g"})
 public class MatVecBenchmark {
-    /** Total weight bytes cycled through: well above the 480 MiB L3. */
-    static final long WORKING_SET_BYTES = 1L << 30;
+    /** Total weight MiB cycled through: by default well above the 480 MiB L3 (small values measure the caches). */
+    @Param({"1024"})
+    long workingSetMiB;
     /** Matrices with their own random values; the rest copy them. */
     static final int DISTINCT = 2;
 
     @Param({"4096"})
     int n;
+
+    /** Columns (K); 0 means n. */
+    @Param({"0"})
+    int k;
 
     @Param({"F32", "BF16", "F16", "Q8_0", "Q4_0"})
     String weightType;
@@ -60,12 +65,13 @@ public class MatVecBenchmark {
         DType dt = DType.valueOf(weightType);
         arena = Arena.ofShared();
         Random rnd = new Random(1);
-        long bytes = dt.bytesFor((long) n * n);
-        int copies = (int) Math.max(DISTINCT, (WORKING_SET_BYTES + bytes - 1) / bytes);
+        int kk = k == 0 ? n : k;
+        long bytes = dt.bytesFor((long) n * kk);
+        int copies = (int) Math.max(DISTINCT, ((workingSetMiB << 20) + bytes - 1) / bytes);
         w = new Tensor[copies];
         for (int c = 0; c < copies; c++) {
             if (c < DISTINCT) {
-                Tensor f = Tensor.zeros(dt.isQuantized() ? DType.F32 : dt, n, n);
+                Tensor f = Tensor.zeros(dt.isQuantized() ? DType.F32 : dt, n, kk);
                 for (long i = 0; i < f.size(); i++) {
                     f.setFloat(i, (float) rnd.nextGaussian());
                 }
@@ -73,12 +79,12 @@ public class MatVecBenchmark {
             } else {
                 MemorySegment seg = arena.allocate(bytes, 64);
                 MemorySegment.copy(w[c % DISTINCT].segment(), 0, seg, 0, bytes);
-                w[c] = Tensor.wrap(dt, Shape.of(n, n), seg);
+                w[c] = Tensor.wrap(dt, Shape.of(n, kk), seg);
             }
         }
-        x = new float[n];
+        x = new float[kk];
         y = new float[n];
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < kk; i++) {
             x[i] = (float) rnd.nextGaussian();
         }
     }

@@ -330,10 +330,7 @@ public final class LlamaModel implements LanguageModel, AutoCloseable {
                     scores[j] = Ops.dot(ws.q, qOff, keys, (first + j) * kv + kvOff, D) * scale;
                 }
                 Ops.softmax(scores, 0, n);
-                java.util.Arrays.fill(ws.att, qOff, qOff + D, 0f);
-                for (int j = 0; j < n; j++) {
-                    Ops.axpy(scores[j], values, (first + j) * kv + kvOff, ws.att, qOff, D);
-                }
+                Ops.weightedRowSum(scores, n, values, first * kv + kvOff, kv, D, ws.att, qOff);
             }
         });
     }

@@ -32,6 +32,16 @@ public final class ScalarKernels {
         }
     }
 
+    public static void weightedRowSum(float[] w, int n, float[] rows, int rOff, int stride, int d, float[] out, int outOff) {
+        for (int c = 0; c < d; c++) {
+            float s = 0f;
+            for (int j = 0; j < n; j++) {
+                s = (float) ((double) w[j] * rows[rOff + j * stride + c] + s);
+            }
+            out[outOff + c] = s;
+        }
+    }
+
     public static void scale(float alpha, float[] x, int xOff, float[] out, int outOff, int n) {
         for (int i = 0; i < n; i++) {
             out[outOff + i] = alpha * x[xOff + i];

@@ -55,6 +55,33 @@ public final class VectorKernels {
         }
     }
 
+    public static void weightedRowSum(float[] w, int n, float[] rows, int rOff, int stride, int d, float[] out, int outOff) {
+        int c = 0;
+        for (; c <= d - 4 * L; c += 4 * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int j = 0; j < n; j++) {
+                FloatVector wj = FloatVector.broadcast(F, w[j]);
+                int r = rOff + j * stride + c;
+                a0 = FloatVector.fromArray(F, rows, r).fma(wj, a0);
+                a1 = FloatVector.fromArray(F, rows, r + L).fma(wj, a1);
+                a2 = FloatVector.fromArray(F, rows, r + 2 * L).fma(wj, a2);
+                a3 = FloatVector.fromArray(F, rows, r + 3 * L).fma(wj, a3);
+            }
+            a0.intoArray(out, outOff + c);
+            a1.intoArray(out, outOff + c + L);
+            a2.intoArray(out, outOff + c + 2 * L);
+            a3.intoArray(out, outOff + c + 3 * L);
+        }
+        for (; c < d; c += L) {
+            VectorMask<Float> m = F.indexInRange(c, d);
+            FloatVector a = FloatVector.zero(F);
+            for (int j = 0; j < n; j++) {
+                a = FloatVector.fromArray(F, rows, rOff + j * stride + c, m).fma(FloatVector.broadcast(F, w[j]), a);
+            }
+            a.intoArray(out, outOff + c, m);
+        }
+    }
+
     public static void scale(float alpha, float[] x, int xOff, float[] out, int outOff, int n) {
         int i = 0;
         for (; i <= n - L; i += L) {

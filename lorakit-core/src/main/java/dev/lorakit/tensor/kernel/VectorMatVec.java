@@ -18,8 +18,8 @@ import java.util.Arrays;
  * weight: heap F32 straight from its float[]; mapped or native F32 and BF16 from the segment
  * (BF16 converted in registers); F16 converted four rows at a time into a per-thread float[]
  * (its conversion is too large to inline into a four-row loop); Q8_0 and Q4_0 blocks decoded in
- * registers by {@link QuantMatVecRows}, four rows side by side, each from its own quarter of the
- * row range, so four long memory streams are in flight (the batched product applies each
+ * registers by {@link QuantMatVecRows}, eight rows side by side, each from its own eighth of the
+ * row range, so eight long memory streams are in flight (the batched product applies each
  * decoded row to four inputs at a time), or, on vector shapes other than 8 or 16 float lanes,
  * dequantized four rows at a time into the per-thread float[]. Rows are split over
  * {@link Parallel#forRange} in chunks of at least {@link ParallelGrain#MIN_CHUNK_BYTES}.
@@ -40,12 +40,12 @@ public final class VectorMatVec {
             float[] buf = rows.buffer();
             int r = r0;
             if (rows.kind == Kind.Q8_0_BLOCKS || rows.kind == Kind.Q4_0_BLOCKS) {
-                // Four streams, each through its own quarter of the range (see QuantMatVecRows#dot4Q8).
-                int quarter = (r1 - r0) / 4;
-                for (int i = 0; i < quarter; i++) {
-                    rows.dot4Quarters(r0 + i, quarter, x, xOff, y, yOff + r0 + i);
+                // Eight streams, each through its own eighth of the range (see QuantMatVecRows#dot8Q8).
+                int eighth = (r1 - r0) / 8;
+                for (int i = 0; i < eighth; i++) {
+                    rows.dot8Eighths(r0 + i, eighth, x, xOff, y, yOff + r0 + i);
                 }
-                r = r0 + 4 * quarter;
+                r = r0 + 8 * eighth;
             }
             for (; r <= r1 - 4; r += 4) {
                 rows.dot4Rows(r, buf, x, xOff, y, yOff + r);
@@ -191,13 +191,13 @@ public final class VectorMatVec {
             dot4RowsLoaded(r, buf, x, xOff, y, yOff);
         }
 
-        /** y[yOff + i*quarter] = (row r + i*quarter) . x for i &lt; 4; Q8_0 and Q4_0 blocks only. */
-        void dot4Quarters(int r, int quarter, float[] x, int xOff, float[] y, int yOff) {
-            long stride = quarter * rowBytes;
+        /** y[yOff + i*eighth] = (row r + i*eighth) . x for i &lt; 8; Q8_0 and Q4_0 blocks only. */
+        void dot8Eighths(int r, int eighth, float[] x, int xOff, float[] y, int yOff) {
+            long stride = eighth * rowBytes;
             if (kind == Kind.Q8_0_BLOCKS) {
-                QuantMatVecRows.dot4Q8(seg, r * rowBytes, stride, x, xOff, k, y, yOff, quarter);
+                QuantMatVecRows.dot8Q8(seg, r * rowBytes, stride, x, xOff, k, y, yOff, eighth);
             } else {
-                QuantMatVecRows.dot4Q4(seg, r * rowBytes, stride, x, xOff, k, y, yOff, quarter);
+                QuantMatVecRows.dot8Q4(seg, r * rowBytes, stride, x, xOff, k, y, yOff, eighth);
             }
         }
 

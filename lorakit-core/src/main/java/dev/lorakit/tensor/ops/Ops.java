@@ -68,6 +68,30 @@ public final class Ops {
         }
     }
 
+    /**
+     * out[outOff+c] = sum over j &lt; n of w[j] * rows[rOff + j*stride + c], for c &lt; d: a weighted
+     * sum of n rows of width d that lie stride apart (attention's sum of value rows). The terms
+     * are added in order of j, exactly as n {@link #axpy} calls into a zeroed out would, but with
+     * out held in registers. out must not overlap rows or w.
+     */
+    public static void weightedRowSum(float[] w, int n, float[] rows, int rOff, int stride, int d, float[] out, int outOff) {
+        if (n < 0 || d < 0 || stride < d) {
+            throw new IllegalArgumentException("weightedRowSum: need n >= 0, d >= 0 and stride >= d, got n=" + n
+                    + ", d=" + d + ", stride=" + stride);
+        }
+        checkRange("w", w, 0, n);
+        long extent = n == 0 ? 0 : (long) (n - 1) * stride + d;
+        checkRange("rows", rows, rOff, extent);
+        checkRange("out", out, outOff, d);
+        checkDisjoint("rows", rows, rOff, extent, "out", out, outOff, d);
+        checkDisjoint("w", w, 0, n, "out", out, outOff, d);
+        if (KernelMode.SCALAR) {
+            ScalarKernels.weightedRowSum(w, n, rows, rOff, stride, d, out, outOff);
+        } else {
+            VectorKernels.weightedRowSum(w, n, rows, rOff, stride, d, out, outOff);
+        }
+    }
+
     /** out[outOff+i] = alpha * x[xOff+i] for i &lt; n. In place allowed. */
     public static void scale(float alpha, float[] x, int xOff, float[] out, int outOff, int n) {
         checkRange("x", x, xOff, n);

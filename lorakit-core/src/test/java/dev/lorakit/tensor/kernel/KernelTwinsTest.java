@@ -102,6 +102,40 @@ class KernelTwinsTest {
         }
     }
 
+    /**
+     * weightedRowSum(w, rows) is exactly the n axpy calls w[j] * row_j into a zeroed output, in
+     * each twin (bit for bit), for row widths d = n and row counts around the 4L column block.
+     */
+    @ParameterizedTest(name = "n={0} off={1}")
+    @MethodSource("cases")
+    void weightedRowSumIsAxpyInOrder(int n, int off) {
+        Random rnd = new Random(5000L * n + off);
+        int d = n;
+        int stride = d + 3;
+        for (int rowsCount : new int[] {0, 1, 7}) {
+            float[] w = gaussian(rnd, 0, rowsCount, 1);
+            float[] rows = gaussian(rnd, off, rowsCount * stride, 2);
+            float[] viaAxpyS = new float[off + d + 4];
+            float[] viaAxpyV = new float[off + d + 4];
+            for (int j = 0; j < rowsCount; j++) {
+                ScalarKernels.axpy(w[j], rows, off + j * stride, viaAxpyS, off, d);
+                VectorKernels.axpy(w[j], rows, off + j * stride, viaAxpyV, off, d);
+            }
+            float[] s = new float[off + d + 4];
+            float[] v = new float[off + d + 4];
+            java.util.Arrays.fill(s, 9f);
+            java.util.Arrays.fill(v, 9f);
+            float[] before = v.clone();
+            ScalarKernels.weightedRowSum(w, rowsCount, rows, off, stride, d, s, off);
+            VectorKernels.weightedRowSum(w, rowsCount, rows, off, stride, d, v, off);
+            for (int c = 0; c < d; c++) {
+                same(viaAxpyS[off + c], s[off + c], "scalar weightedRowSum, rows=" + rowsCount + " c=" + c);
+                same(viaAxpyV[off + c], v[off + c], "vector weightedRowSum, rows=" + rowsCount + " c=" + c);
+            }
+            untouchedOutside(before, v, off, d, "vector weightedRowSum");
+        }
+    }
+
     @ParameterizedTest(name = "n={0} off={1}")
     @MethodSource("cases")
     void elementwiseMatchTwin(int n, int off) {

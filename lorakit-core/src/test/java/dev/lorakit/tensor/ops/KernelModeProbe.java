@@ -14,13 +14,19 @@ public final class KernelModeProbe {
     }
 
     public static void main(String[] args) {
-        Random rnd = new Random(7);
         int n = 1001;
         float[] a = new float[n];
         float[] b = new float[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = (float) rnd.nextGaussian();
-            b[i] = (float) rnd.nextGaussian();
+        // the first seed from 7 on whose inputs the twins round differently (most do)
+        for (long seed = 7; seed < 107; seed++) {
+            Random rnd = new Random(seed);
+            for (int i = 0; i < n; i++) {
+                a[i] = (float) rnd.nextGaussian();
+                b[i] = (float) rnd.nextGaussian();
+            }
+            if (ScalarKernels.dot(a, 0, b, 0, n) != VectorKernels.dot(a, 0, b, 0, n)) {
+                break;
+            }
         }
         int ops = Float.floatToIntBits(Ops.dot(a, 0, b, 0, n));
         int scalar = Float.floatToIntBits(ScalarKernels.dot(a, 0, b, 0, n));

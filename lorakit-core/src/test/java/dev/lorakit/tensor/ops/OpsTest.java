@@ -118,6 +118,10 @@ class OpsTest {
         assertThrows(IllegalArgumentException.class, () -> Ops.axpy(1f, a, 0, a, 0, 10));
         assertThrows(IllegalArgumentException.class, () -> Ops.axpy(1f, a, 0, a, 9, 10));
         Ops.axpy(1f, a, 0, a, 10, 10); // disjoint ranges of one array are fine
+        float[] w3 = new float[3];
+        assertThrows(IllegalArgumentException.class, () -> Ops.weightedRowSum(w3, 3, a, 0, 10, 8, a, 25)); // rows [0, 28)
+        Ops.weightedRowSum(w3, 3, a, 0, 10, 8, a, 28);
+        assertThrows(IllegalArgumentException.class, () -> Ops.weightedRowSum(w3, 3, a, 0, 4, 8, a, 50)); // stride < d
         assertThrows(IllegalArgumentException.class, () -> Ops.rmsnorm(a, 50, a, 1e-5f, a, 5, 10)); // w = a[0..10) overlaps out
         assertThrows(IllegalArgumentException.class, () -> Ops.rmsnorm(a, 0, new float[10], 1e-5f, a, 5, 10)); // x, out partial
         Tensor w = Tensor.ofFloats(new float[6], 2, 3);

@@ -1,0 +1,112 @@
+package dev.lorakit.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link Parallel#forRange} on the spinning {@link ComputeTeam}: every index runs exactly once,
+ * with helpers awake or parked, from several callers at once, nested, and after a failure.
+ */
+class ParallelTest {
+
+    private static void assertEachOnce(AtomicIntegerArray hits) {
+        for (int i = 0; i < hits.length(); i++) {
+            assertEquals(1, hits.get(i), "index " + i);
+        }
+    }
+
+    @RepeatedTest(20)
+    void everyIndexRunsExactlyOnce() {
+        AtomicIntegerArray hits = new AtomicIntegerArray(10_007);
+        Parallel.forRange(hits.length(), 1, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                hits.incrementAndGet(i);
+            }
+        });
+        assertEachOnce(hits);
+    }
+
+    @Test
+    void helpersThatParkedWakeUpForTheNextCall() throws InterruptedException {
+        for (int round = 0; round < 3; round++) {
+            Thread.sleep(3 * ComputeTeam.SPIN_NANOS / 1_000_000 + 5); // past the spin: helpers park
+            AtomicIntegerArray hits = new AtomicIntegerArray(5000);
+            Parallel.forRange(hits.length(), 1, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    hits.incrementAndGet(i);
+                }
+            });
+            assertEachOnce(hits);
+        }
+    }
+
+    @Test
+    void concurrentCallersEachGetTheirWholeRange() throws InterruptedException {
+        List<Thread> callers = new ArrayList<>();
+        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int t = 0; t < 4; t++) {
+            int n = 1000 + 37 * t;
+            callers.add(Thread.ofPlatform().start(() -> {
+                try {
+                    for (int call = 0; call < 200; call++) {
+                        AtomicIntegerArray hits = new AtomicIntegerArray(n);
+                        Parallel.forRange(n, 1, (from, to) -> {
+                            for (int i = from; i < to; i++) {
+                                hits.incrementAndGet(i);
+                            }
+                        });
+                        assertEachOnce(hits);
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            }));
+        }
+        for (Thread c : callers) {
+            c.join();
+        }
+        assertTrue(failures.isEmpty(), () -> "failures: " + failures);
+    }
+
+    @Test
+    void nestedCallsRunInline() {
+        AtomicIntegerArray hits = new AtomicIntegerArray(64 * 50);
+        assertFalse(Parallel.inPool());
+        Parallel.forRange(64, 1, (from, to) -> {
+            assertTrue(Parallel.inPool());
+            for (int r = from; r < to; r++) {
+                int row = r;
+                Parallel.forRange(50, 1, (a, b) -> {
+                    for (int c = a; c < b; c++) {
+                        hits.incrementAndGet(row * 50 + c);
+                    }
+                });
+            }
+        });
+        assertFalse(Parallel.inPool());
+        assertEachOnce(hits);
+    }
+
+    @Test
+    void aFailureIsRethrownAndTheTeamKeepsWorking() {
+        IllegalStateException boom = new IllegalStateException("boom");
+        IllegalStateException thrown = assertThrows(IllegalStateException.class,
+                () -> Parallel.forRange(1000, 1, (from, to) -> {
+                    if (from <= 500 && 500 < to) {
+                        throw boom;
+                    }
+                }));
+        assertSame(boom, thrown);
+        assertFalse(Parallel.inPool());
+        everyIndexRunsExactlyOnce();
+    }
+}
