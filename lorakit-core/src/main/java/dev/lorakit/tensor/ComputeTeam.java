@@ -7,19 +7,22 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * The helper threads behind {@link Parallel#forRange}: a fixed team that stays awake between
- * jobs. After a job a helper spins for {@link #SPIN_NANOS} waiting for the next one before it
- * parks. Decoding one token makes ~160 parallel calls of 30-800 us each, back to back, and
+ * jobs. After a job a helper spins for a while ({@link #DEFAULT_SPIN_NANOS} unless configured)
+ * waiting for the next one before it parks. Decoding one token makes ~160 parallel calls of 30-800 us each, back to back, and
  * waking a parked thread costs far more than a spin: on this project's 2-vCPU VM, a pool that
  * parks its workers (a {@code ForkJoinPool}) lost ~230 us of the helper per call, which was
- * 20-25 % of a quantized decode step. Only one job runs at a time; a caller that finds the team
- * busy (another thread's job) runs its work inline.
+ * 20-25 % of a quantized decode step. The price is a busy core for up to the spin time after
+ * each job, which matters only when more threads than cores want to run (several lorakit
+ * processes at once: give them fewer threads or a spin of 0). Only one job runs at a time; a
+ * caller that finds the team busy (another thread's job) runs its work inline.
  */
 final class ComputeTeam {
-    /** How long an idle helper polls for the next job before parking. */
-    static final long SPIN_NANOS = 2_000_000;
+    /** How long an idle helper polls for the next job before parking, by default. */
+    static final long DEFAULT_SPIN_NANOS = 2_000_000;
     /** How long the caller polls for the helpers to finish before sleeping between checks. */
     private static final long WAIT_SPIN_NANOS = 1_000_000;
 
+    private final long spinNanos;
     private final Thread[] helpers;
     /** Per helper: true while parked (or about to park); the caller unparks those. */
     private final AtomicInteger[] parked;
@@ -29,8 +32,12 @@ final class ComputeTeam {
     private final AtomicBoolean busy = new AtomicBoolean();
     private volatile Job current;
 
-    /** A team of {@code size} helper threads (the caller is the extra member). */
-    ComputeTeam(int size) {
+    /**
+     * A team of {@code size} helper threads (the caller is the extra member) that poll for
+     * {@code spinNanos} after each job before parking (0: park at once).
+     */
+    ComputeTeam(int size, long spinNanos) {
+        this.spinNanos = Math.max(0, spinNanos);
         helpers = new Thread[size];
         parked = new AtomicInteger[size];
         for (int i = 0; i < size; i++) {
@@ -78,7 +85,7 @@ final class ComputeTeam {
         IN_CHUNK.get()[0] = true;
         Job last = null;
         while (true) {
-            long spinUntil = System.nanoTime() + SPIN_NANOS;
+            long spinUntil = System.nanoTime() + spinNanos;
             Job job;
             while ((job = current) == null || job == last) {
                 if (System.nanoTime() - spinUntil < 0) {
@@ -91,7 +98,7 @@ final class ComputeTeam {
                     LockSupport.park(this);
                 }
                 parked[me].set(0);
-                spinUntil = System.nanoTime() + SPIN_NANOS;
+                spinUntil = System.nanoTime() + spinNanos;
             }
             last = job;
             job.work();

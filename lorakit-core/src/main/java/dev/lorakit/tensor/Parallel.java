@@ -2,7 +2,9 @@ package dev.lorakit.tensor;
 
 /**
  * The shared compute pool every multi-threaded kernel runs on. Its size is the number of
- * available processors, or {@code -Dlorakit.threads=N} / the {@code LORAKIT_THREADS} variable.
+ * available processors, or {@code -Dlorakit.threads=N} / the {@code LORAKIT_THREADS} variable;
+ * how long its idle helpers poll for the next job before parking is 2000 us, or
+ * {@code -Dlorakit.spinMicros=N} / {@code LORAKIT_SPIN_MICROS} (see {@link ComputeTeam}).
  *
  * <p>{@link #forRange} splits an index range into chunks that the caller and the helper threads
  * of a {@link ComputeTeam} claim dynamically. Calls made from inside a chunk run inline (no
@@ -11,7 +13,8 @@ package dev.lorakit.tensor;
  */
 public final class Parallel {
     private static final int THREADS = configuredThreads();
-    private static final ComputeTeam TEAM = new ComputeTeam(Math.max(0, THREADS - 1));
+    private static final long SPIN_NANOS = configuredSpinNanos();
+    private static final ComputeTeam TEAM = new ComputeTeam(Math.max(0, THREADS - 1), SPIN_NANOS);
 
     private Parallel() {
     }
@@ -28,21 +31,34 @@ public final class Parallel {
     }
 
     private static int configuredThreads() {
-        String p = System.getProperty("lorakit.threads");
+        Long n = configuredLong("lorakit.threads", "LORAKIT_THREADS");
+        return n != null && n >= 1 && n <= 4096 ? n.intValue() : Runtime.getRuntime().availableProcessors();
+    }
+
+    private static long configuredSpinNanos() {
+        Long us = configuredLong("lorakit.spinMicros", "LORAKIT_SPIN_MICROS");
+        return us != null && us >= 0 && us <= 1_000_000 ? us * 1000 : ComputeTeam.DEFAULT_SPIN_NANOS;
+    }
+
+    /** The system property, else the environment variable, as a number; null when unset or not a number. */
+    private static Long configuredLong(String property, String variable) {
+        String p = System.getProperty(property);
         if (p == null || p.isBlank()) {
-            p = System.getenv("LORAKIT_THREADS");
+            p = System.getenv(variable);
         }
-        if (p != null && !p.isBlank()) {
-            try {
-                int n = Integer.parseInt(p.trim());
-                if (n >= 1) {
-                    return n;
-                }
-            } catch (NumberFormatException ignored) {
-                // fall through to the default
-            }
+        if (p == null || p.isBlank()) {
+            return null;
         }
-        return Runtime.getRuntime().availableProcessors();
+        try {
+            return Long.parseLong(p.trim());
+        } catch (NumberFormatException e) {
+            return null; // fall back to the default
+        }
+    }
+
+    /** How long idle helpers poll for the next job before parking, in nanoseconds. */
+    static long spinNanos() {
+        return SPIN_NANOS;
     }
 
     /**

@@ -38,13 +38,27 @@ class ParallelTest {
     @Test
     void helpersThatParkedWakeUpForTheNextCall() throws InterruptedException {
         for (int round = 0; round < 3; round++) {
-            Thread.sleep(3 * ComputeTeam.SPIN_NANOS / 1_000_000 + 5); // past the spin: helpers park
+            Thread.sleep(3 * Parallel.spinNanos() / 1_000_000 + 5); // past the spin: helpers park
             AtomicIntegerArray hits = new AtomicIntegerArray(5000);
             Parallel.forRange(hits.length(), 1, (from, to) -> {
                 for (int i = from; i < to; i++) {
                     hits.incrementAndGet(i);
                 }
             });
+            assertEachOnce(hits);
+        }
+    }
+
+    @Test
+    void aTeamThatNeverSpinsParksAndWakesForEveryJob() {
+        ComputeTeam team = new ComputeTeam(1, 0);
+        for (int job = 0; job < 200; job++) {
+            AtomicIntegerArray hits = new AtomicIntegerArray(997);
+            assertTrue(team.tryRun(hits.length(), 50, 20, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    hits.incrementAndGet(i);
+                }
+            }));
             assertEachOnce(hits);
         }
     }
