@@ -71,9 +71,12 @@ final class ComputeTeam {
                     LockSupport.unpark(helpers[i]);
                 }
             }
-            job.work();
-            job.awaitDone();
-            current = null;
+            try {
+                job.work();
+            } finally {
+                job.awaitDone(); // chunks the helpers claimed finish before the job is retired
+                current = null;
+            }
             job.rethrow();
             return true;
         } finally {

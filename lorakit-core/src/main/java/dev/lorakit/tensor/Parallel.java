@@ -3,8 +3,9 @@ package dev.lorakit.tensor;
 /**
  * The shared compute pool every multi-threaded kernel runs on. Its size is the number of
  * available processors, or {@code -Dlorakit.threads=N} / the {@code LORAKIT_THREADS} variable;
- * how long its idle helpers poll for the next job before parking is 2000 us, or
- * {@code -Dlorakit.spinMicros=N} / {@code LORAKIT_SPIN_MICROS} (see {@link ComputeTeam}).
+ * how long its idle helpers poll for the next job before parking is 2000 us (0 when there are
+ * more threads than processors), or {@code -Dlorakit.spinMicros=N} / {@code LORAKIT_SPIN_MICROS}
+ * (clamped to 0 .. 1000000; see {@link ComputeTeam}).
  *
  * <p>{@link #forRange} splits an index range into chunks that the caller and the helper threads
  * of a {@link ComputeTeam} claim dynamically. Calls made from inside a chunk run inline (no
@@ -37,7 +38,11 @@ public final class Parallel {
 
     private static long configuredSpinNanos() {
         Long us = configuredLong("lorakit.spinMicros", "LORAKIT_SPIN_MICROS");
-        return us != null && us >= 0 && us <= 1_000_000 ? us * 1000 : ComputeTeam.DEFAULT_SPIN_NANOS;
+        if (us == null) {
+            // more threads than cores: a spinning helper could hold the core another thread needs
+            return THREADS > Runtime.getRuntime().availableProcessors() ? 0 : ComputeTeam.DEFAULT_SPIN_NANOS;
+        }
+        return Math.min(Math.max(us, 0), 1_000_000) * 1000;
     }
 
     /** The system property, else the environment variable, as a number; null when unset or not a number. */

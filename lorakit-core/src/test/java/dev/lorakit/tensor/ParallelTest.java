@@ -49,6 +49,38 @@ class ParallelTest {
         }
     }
 
+    /**
+     * Two chunks, each of which waits (up to 10 s) until the other has started: passes only if a
+     * helper thread takes part, i.e. a parked or spinning helper really wakes for the job.
+     */
+    private static void assertHelperJoins(ComputeTeam team) throws InterruptedException {
+        for (int job = 0; job < 50; job++) {
+            java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(2);
+            java.util.concurrent.atomic.AtomicBoolean met = new java.util.concurrent.atomic.AtomicBoolean(true);
+            assertTrue(team.tryRun(2, 1, 2, (from, to) -> {
+                started.countDown();
+                try {
+                    if (!started.await(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                        met.set(false);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    met.set(false);
+                }
+            }));
+            assertTrue(met.get(), "job " + job + ": no helper ran the second chunk within 10 s");
+            if (job % 10 == 9) {
+                Thread.sleep(10); // let a spinning helper park now and then
+            }
+        }
+    }
+
+    @Test
+    void helpersJoinEveryJobWhetherSpinningOrParked() throws InterruptedException {
+        assertHelperJoins(new ComputeTeam(1, ComputeTeam.DEFAULT_SPIN_NANOS));
+        assertHelperJoins(new ComputeTeam(1, 0));
+    }
+
     @Test
     void aTeamThatNeverSpinsParksAndWakesForEveryJob() {
         ComputeTeam team = new ComputeTeam(1, 0);

@@ -12,20 +12,15 @@ import jdk.incubator.vector.VectorSpecies;
  * order: a butterfly of lane-wise adds (lane i plus lane i xor w, for w = L/2 down to 1), which
  * the interpreter and C2 compute alike. It is a few instructions, small enough to be inlined
  * into the row kernels (a lane-by-lane sum was not, and cost ~7 % of a quantized matvec).
+ * Species wider than 16 lanes (none on x86) are summed lane by lane, left to right.
  */
 final class Lanes {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
-    private static final VectorShuffle<Float> XOR8 = L >= 16 ? butterfly(8) : null;
-    private static final VectorShuffle<Float> XOR4 = L >= 8 ? butterfly(4) : null;
-    private static final VectorShuffle<Float> XOR2 = L >= 4 ? butterfly(2) : null;
-    private static final VectorShuffle<Float> XOR1 = L >= 2 ? butterfly(1) : null;
-
-    static {
-        if (L > 16) {
-            throw new IllegalStateException("vector species with " + L + " float lanes is not supported");
-        }
-    }
+    private static final VectorShuffle<Float> XOR8 = L == 16 ? butterfly(8) : null;
+    private static final VectorShuffle<Float> XOR4 = L >= 8 && L <= 16 ? butterfly(4) : null;
+    private static final VectorShuffle<Float> XOR2 = L >= 4 && L <= 16 ? butterfly(2) : null;
+    private static final VectorShuffle<Float> XOR1 = L >= 2 && L <= 16 ? butterfly(1) : null;
 
     private Lanes() {
     }
@@ -36,9 +31,17 @@ final class Lanes {
 
     /**
      * The sum of v's lanes: ((v0 + v8) + (v4 + v12)) + ((v2 + v10) + (v6 + v14)) + ... for 16
-     * lanes (pairs w = 8 apart first, then 4, 2, 1), the same for every input.
+     * lanes (pairs w = 8 apart first, then 4, 2, 1), the same for every input; left to right
+     * beyond 16 lanes.
      */
     static float sum(FloatVector v) {
+        if (L > 16) {
+            float s = v.lane(0);
+            for (int i = 1; i < L; i++) {
+                s += v.lane(i);
+            }
+            return s;
+        }
         if (L >= 16) {
             v = v.add(v.rearrange(XOR8));
         }

@@ -24,9 +24,9 @@ import jdk.incubator.vector.VectorOperators;
  * <p>Dot products: per block, t = sum of q x in L lanes, then acc = t d + acc, one FMA per block;
  * the lanes are summed by {@link Lanes} at the end. Q8_0: t is accumulated chunk by chunk.
  * Q4_0: per chunk of L byte lanes, u = hi x_hi + (lo x_lo + (-8 (x_lo + x_hi))) with the nibbles
- * zero-extended as they are stored (the -8 term is exact and shared by all rows), and t is the
- * sum of the chunks' u in order. {@link #dot1Q8}, {@link #dot4Q8}, {@link #dot8Q8} and
- * {@link #dot1x4Q8} (and the four Q4_0 kernels) follow exactly this order for every (row, input)
+ * zero-extended as they are stored (-8 (x_lo + x_hi) is computed once and shared by all rows),
+ * and t is the sum of the chunks' u in order. {@link #dot1Q8}, {@link #dot4Q8}, {@link #dot8Q8} and
+ * {@link #dot1x4Q8} (and the three Q4_0 kernels) follow exactly this order for every (row, input)
  * pair, so a row's result does not depend on which kernel computed it: batching sequences never
  * changes their logits. Scaled row sums (the transposed product): per block the coefficient a d
  * is rounded once, then y += q (a d) chunk by chunk.
@@ -232,59 +232,6 @@ final class QuantMatVecRows {
             s0 = t.fma(FloatVector.broadcast(F, d(seg, bo)), s0);
         }
         return Lanes.sum(s0);
-    }
-
-    /**
-     * Dot products of the four Q4_0 rows at byte offsets off + i*rowStride (i &lt; 4) with
-     * x[xOff .. xOff+k), written to y[yOff + i*yStride], the rows read side by side as in
-     * {@link #dot8Q8}; each row's sum is formed exactly as in {@link #dot1Q4}.
-     */
-    static void dot4Q4(MemorySegment seg, long off, long rowStride, float[] x, int xOff, int k,
-            float[] y, int yOff, int yStride) {
-        long o1 = off + rowStride, o2 = o1 + rowStride, o3 = o2 + rowStride;
-        FloatVector z = FloatVector.zero(F);
-        FloatVector s0 = z, s1 = z, s2 = z, s3 = z;
-        for (int b = 0; b < k / BLOCK; b++) {
-            long bb = (long) b * Q4_BYTES;
-            int xi = xOff + b * BLOCK;
-            FloatVector t0 = z, t1 = z, t2 = z, t3 = z;
-            for (int g = 0; g < HALF; g += L) {
-                FloatVector xl = FloatVector.fromArray(F, x, xi + g);
-                FloatVector xh = FloatVector.fromArray(F, x, xi + HALF + g);
-                FloatVector m8 = xl.add(xh).mul(MINUS_8);
-                long c = bb + SCALE + g;
-                IntVector q;
-                FloatVector u;
-                q = (IntVector) ByteVector.fromMemorySegment(B, seg, off + c, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                u = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
-                        ((FloatVector) q.and(0x0f).convertShape(VectorOperators.I2F, F, 0)).fma(xl, m8));
-                t0 = g == 0 ? u : t0.add(u);
-                q = (IntVector) ByteVector.fromMemorySegment(B, seg, o1 + c, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                u = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
-                        ((FloatVector) q.and(0x0f).convertShape(VectorOperators.I2F, F, 0)).fma(xl, m8));
-                t1 = g == 0 ? u : t1.add(u);
-                q = (IntVector) ByteVector.fromMemorySegment(B, seg, o2 + c, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                u = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
-                        ((FloatVector) q.and(0x0f).convertShape(VectorOperators.I2F, F, 0)).fma(xl, m8));
-                t2 = g == 0 ? u : t2.add(u);
-                q = (IntVector) ByteVector.fromMemorySegment(B, seg, o3 + c, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                u = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
-                        ((FloatVector) q.and(0x0f).convertShape(VectorOperators.I2F, F, 0)).fma(xl, m8));
-                t3 = g == 0 ? u : t3.add(u);
-            }
-            s0 = t0.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(D16, off + bb))), s0);
-            s1 = t1.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(D16, o1 + bb))), s1);
-            s2 = t2.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(D16, o2 + bb))), s2);
-            s3 = t3.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(D16, o3 + bb))), s3);
-        }
-        y[yOff] = Lanes.sum(s0);
-        y[yOff + yStride] = Lanes.sum(s1);
-        y[yOff + 2 * yStride] = Lanes.sum(s2);
-        y[yOff + 3 * yStride] = Lanes.sum(s3);
     }
 
     /**
