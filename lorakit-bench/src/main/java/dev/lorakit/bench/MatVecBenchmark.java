@@ -24,7 +24,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Matrix-vector product y = W x over a weight matrix W[n, k] (k = n unless given) in native
- * (off-heap) memory, the decode path's kernel; weights far larger than the caches, so this measures streaming bandwidth:
+ * (off-heap) memory, the decode path's kernel; weights far larger than the caches, so this
+ * measures streaming bandwidth:
  * GB/s = weight bytes / time (n x k x 4, 2, 2, 34/32 and 18/32 bytes for F32, BF16, F16, Q8_0 and
  * Q4_0). Enough matrices are cycled (1 GiB or more in total, so more copies of the smaller
  * quantized ones) that they stream from DRAM, not from this host's 480 MiB L3. Two matrices get
@@ -38,7 +39,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 10, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx2g"})
 public class MatVecBenchmark {
-    /** Total weight MiB cycled through: by default well above the 480 MiB L3 (small values measure the caches). */
+    /** Total weight MiB cycled through: by default well above the 480 MiB L3 (small values measure caches). */
     @Param({"1024"})
     long workingSetMiB;
     /** Matrices with their own random values; the rest copy them. */

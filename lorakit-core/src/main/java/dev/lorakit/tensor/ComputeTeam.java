@@ -8,10 +8,10 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * The helper threads behind {@link Parallel#forRange}: a fixed team that stays awake between
  * jobs. After a job a helper spins for a while ({@link #DEFAULT_SPIN_NANOS} unless configured)
- * waiting for the next one before it parks. Decoding one token makes ~160 parallel calls of 30-800 us each, back to back, and
- * waking a parked thread costs far more than a spin: on this project's 2-vCPU VM, a pool that
- * parks its workers (a {@code ForkJoinPool}) lost ~230 us of the helper per call, which was
- * 20-25 % of a quantized decode step. The price is a busy core for up to the spin time after
+ * waiting for the next one before it parks. Decoding one token makes ~160 parallel calls of
+ * 30-800 us each, back to back, and waking a parked thread costs far more than a spin: on this
+ * project's 2-vCPU VM, a pool that parks its workers (a {@code ForkJoinPool}) lost ~230 us of
+ * the helper per call, which was 20-25 % of a quantized decode step. The price is a busy core for up to the spin time after
  * each job, which matters only when more threads than cores want to run (several lorakit
  * processes at once: give them fewer threads or a spin of 0). Only one job runs at a time; a
  * caller that finds the team busy (another thread's job) runs its work inline.
@@ -22,12 +22,13 @@ final class ComputeTeam {
     /** How long the caller polls for the helpers to finish before sleeping between checks. */
     private static final long WAIT_SPIN_NANOS = 1_000_000;
 
-    private final long spinNanos;
-    private final Thread[] helpers;
-    /** Per helper: true while parked (or about to park); the caller unparks those. */
-    private final AtomicInteger[] parked;
     /** Set while a thread runs a chunk: work started there runs inline (no nested fan-out). */
     private static final ThreadLocal<boolean[]> IN_CHUNK = ThreadLocal.withInitial(() -> new boolean[1]);
+
+    private final long spinNanos;
+    private final Thread[] helpers;
+    /** Per helper: 1 while parked (or about to park); the caller unparks those. */
+    private final AtomicInteger[] parked;
 
     private final AtomicBoolean busy = new AtomicBoolean();
     private volatile Job current;
@@ -127,7 +128,6 @@ final class ComputeTeam {
 
         /** Claims and runs chunks until none is left (a helper that comes late finds none). */
         void work() {
-            int c;
             if (next.get() >= total) {
                 return;
             }
@@ -135,6 +135,7 @@ final class ComputeTeam {
             boolean outer = inChunk[0];
             inChunk[0] = true;
             try {
+                int c;
                 while ((c = next.getAndIncrement()) < total) {
                     try {
                         if (failure.get() == null) {
