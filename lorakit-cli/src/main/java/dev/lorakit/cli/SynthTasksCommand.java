@@ -11,7 +11,9 @@ import dev.lorakit.tasks.TaskSuiteWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,6 +42,10 @@ final class SynthTasksCommand implements Callable<Integer> {
     @Option(names = "--train", defaultValue = "2000", description = "Train examples per task (default: ${DEFAULT-VALUE}).")
     int train;
 
+    @Option(names = "--train-for", paramLabel = "TASK=N",
+            description = "Train examples for one task instead of --train (repeatable), e.g. word_after=40000.")
+    Map<String, Integer> trainFor = new LinkedHashMap<>();
+
     @Option(names = "--dev", defaultValue = "200", description = "Dev examples per task (default: ${DEFAULT-VALUE}).")
     int dev;
 
@@ -54,7 +60,7 @@ final class SynthTasksCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        SplitSizes sizes = new SplitSizes(train, dev, test);
+        SplitSizes sizes = new SplitSizes(train, dev, test, trainFor);
         long t0 = System.nanoTime();
         HeldOutText source = HeldOutText.read(corpus);
         TaskSuite suite = TaskSuiteGenerator.generate(source, TaskCatalog.all(), sizes, seed);
@@ -73,13 +79,19 @@ final class SynthTasksCommand implements Callable<Integer> {
             ArrayNode names = root.putArray("tasks");
             suite.tasks().forEach(t -> names.add(t.task().taskName()));
             root.put("train", suite.sizes().train());
+            if (!suite.sizes().trainByTask().isEmpty()) {
+                ObjectNode own = root.putObject("train_by_task");
+                suite.sizes().trainByTask().forEach(own::put);
+            }
             root.put("dev", suite.sizes().dev());
             root.put("test", suite.sizes().test());
             root.put("seconds", seconds);
             Json.print(out, root);
         } else {
-            out.printf(Locale.ROOT, "wrote %d tasks (%d train, %d dev, %d test examples each) from %s (sha256 %s) to %s in %.1f s%n",
-                    suite.tasks().size(), suite.sizes().train(), suite.sizes().dev(), suite.sizes().test(),
+            StringBuilder own = new StringBuilder();
+            suite.sizes().trainByTask().forEach((task, n) -> own.append(", ").append(task).append(": ").append(n).append(" train"));
+            out.printf(Locale.ROOT, "wrote %d tasks (%d train, %d dev, %d test examples each%s) from %s (sha256 %s) to %s in %.1f s%n",
+                    suite.tasks().size(), suite.sizes().train(), suite.sizes().dev(), suite.sizes().test(), own,
                     suite.sourceFile(), suite.sourceSha256().substring(0, 12), output, seconds);
         }
     }

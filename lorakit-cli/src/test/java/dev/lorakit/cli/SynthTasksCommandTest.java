@@ -71,6 +71,27 @@ class SynthTasksCommandTest {
     }
 
     @Test
+    void trainForGivesOneTaskItsOwnTrainSize() throws Exception {
+        Path corpus = TinyCorpus.write(dir.resolve("corpus"), 3, 120);
+        Path out = dir.resolve("tasks");
+        CliRunner r = CliRunner.run("synth", "tasks", "--corpus", corpus.toString(), "--seed", "7", "--train", "40", "--dev",
+                "10", "--test", "10", "--train-for", "word_after=90", "-o", out.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().startsWith("wrote 9 tasks (40 train, 10 dev, 10 test examples each, word_after: 90 train)"), r.out());
+        assertEquals(90, TaskFile.read(out.resolve("word_after/train.jsonl")).examples().size());
+        assertEquals(40, TaskFile.read(out.resolve("last_word/train.jsonl")).examples().size());
+        JsonNode index = new ObjectMapper().readTree(out.resolve("tasks.json").toFile());
+        assertEquals(90, index.get("train_by_task").get("word_after").asInt());
+        assertEquals(90, index.get("tasks").get(7).get("files").get("train").get("examples").asInt());
+
+        CliRunner bad = CliRunner.run("synth", "tasks", "--corpus", corpus.toString(), "--train-for", "wordafter=90",
+                "-o", dir.resolve("bad").toString());
+        assertEquals(Main.EXIT_BAD_INPUT, bad.exitCode());
+        assertTrue(bad.err().contains("--train-for: no task named \"wordafter\""), bad.err());
+        assertFalse(Files.exists(dir.resolve("bad")));
+    }
+
+    @Test
     void badInputExitsTwoAndWritesNothing() throws Exception {
         Path out = dir.resolve("out");
         CliRunner missing = CliRunner.run("synth", "tasks", "--corpus", dir.resolve("nope").toString(), "-o", out.toString());

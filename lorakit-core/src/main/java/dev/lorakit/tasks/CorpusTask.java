@@ -27,7 +27,7 @@ public interface CorpusTask {
     /** The task's name: its directory in the suite, lowercase with underscores. */
     String taskName();
 
-    /** The instruction prefix of every prompt ({@code {word}} stands for the prompt's cue word, if any). */
+    /** The instruction prefix of every prompt. */
     String instruction();
 
     /** The prompt's shape, e.g. {@code "Uppercase: <phrase>\n"}. */

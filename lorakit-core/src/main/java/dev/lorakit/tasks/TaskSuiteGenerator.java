@@ -16,7 +16,7 @@ import java.util.Set;
  *
  * <ol>
  *   <li>The sentences with at least {@link WordTask#MIN_WORDS} tokens are shuffled with the seed
- *       and cut into three disjoint pools, in proportion to the split sizes (at least one sentence
+ *       and cut into three disjoint pools, in proportion to the common split sizes (at least one sentence
  *       each): test first, then dev, the rest train. Every task uses the same pools, so no
  *       sentence feeds two splits of any task.</li>
  *   <li>Each task has its own generator, seeded from the seed and the task's name. Splits are
@@ -48,6 +48,13 @@ public final class TaskSuiteGenerator {
         Map<TaskSplit, List<Sentence>> pools = pools(source, sizes, seed);
         Map<String, TaskSplit> claimed = new HashMap<>();
         List<TaskSuite.GeneratedTask> generated = new ArrayList<>();
+        List<String> taskNames = tasks.stream().map(CorpusTask::taskName).toList();
+        for (String named : sizes.trainByTask().keySet()) {
+            if (!taskNames.contains(named)) {
+                throw new BadInputException("--train-for: no task named \"" + named + "\"; the tasks are "
+                        + String.join(", ", taskNames));
+            }
+        }
         Set<String> names = new HashSet<>();
         for (CorpusTask task : tasks) {
             if (!names.add(task.taskName())) {
@@ -57,7 +64,7 @@ public final class TaskSuiteGenerator {
             Set<String> used = new HashSet<>();
             Map<TaskSplit, List<CorpusTask.Example>> splits = new EnumMap<>(TaskSplit.class);
             for (TaskSplit split : FILL_ORDER) {
-                splits.put(split, fill(source, task, split, pools.get(split), sizes.of(split), rng, used, claimed));
+                splits.put(split, fill(source, task, split, pools.get(split), sizes.of(split, task.taskName()), rng, used, claimed));
             }
             generated.add(new TaskSuite.GeneratedTask(task, splits));
         }

@@ -82,6 +82,10 @@ public final class TaskSuiteWriter {
         for (TaskSplit split : TaskSplit.values()) {
             sizes.put(split.fileStem(), suite.sizes().of(split));
         }
+        if (!suite.sizes().trainByTask().isEmpty()) {
+            ObjectNode own = root.putObject("train_by_task");
+            suite.sizes().trainByTask().forEach(own::put);
+        }
         root.put("max_completion_bytes", CorpusTask.MAX_COMPLETION_BYTES);
         ArrayNode tasks = root.putArray("tasks");
         for (TaskSuite.GeneratedTask t : suite.tasks()) {

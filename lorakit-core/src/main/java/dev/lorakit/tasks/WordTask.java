@@ -34,8 +34,12 @@ public enum WordTask implements CorpusTask {
     /** Every word without its vowels a e i o u (y is kept); words left empty are dropped. */
     REMOVE_VOWELS("remove_vowels", "Remove the vowels: ",
             "every word without a, e, i, o, u (y is kept); words left empty are dropped", "uppercase", "initials"),
-    /** The word that follows the cue word, which occurs once in the phrase and is not its last word. */
-    WORD_AFTER("word_after", "Word after \"{word}\": ",
+    /**
+     * The word that follows the cue word, which occurs once in the phrase and is not its last
+     * word. The cue ends the prompt (after the phrase), so the answer is what followed those
+     * same bytes in the phrase: the lookup an induction head does.
+     */
+    WORD_AFTER("word_after", "Word after: ",
             "the word that follows the cue word (which occurs once in the phrase, not last)", "last_word");
 
     /** Fewest words in a phrase. */
@@ -62,7 +66,7 @@ public enum WordTask implements CorpusTask {
 
     @Override
     public String promptFormat() {
-        return instruction.replace("{word}", "<cue word>") + "<phrase>\n";
+        return instruction + (this == WORD_AFTER ? "<phrase>\n<cue word> " : "<phrase>\n");
     }
 
     @Override
@@ -80,10 +84,13 @@ public enum WordTask implements CorpusTask {
         return taskName;
     }
 
-    /** The prompt for a phrase ({@code cue} is the cue word of {@link #WORD_AFTER}, ignored otherwise). */
+    /**
+     * The prompt for a phrase: the instruction, the phrase and a newline; for {@link #WORD_AFTER}
+     * then the cue word and a space ({@code cue} is ignored by the other tasks).
+     */
     public String prompt(List<String> words, String cue) {
-        String prefix = this == WORD_AFTER ? instruction.replace("{word}", cue) : instruction;
-        return prefix + String.join(" ", words) + "\n";
+        String prompt = instruction + String.join(" ", words) + "\n";
+        return this == WORD_AFTER ? prompt + cue + " " : prompt;
     }
 
     /** The answer for a phrase; {@link #WORD_AFTER} needs a cue: use {@link #wordAfter}. */

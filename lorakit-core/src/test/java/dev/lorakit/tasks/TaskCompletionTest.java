@@ -66,7 +66,8 @@ class TaskCompletionTest {
     void wordAfterACueThatOccursOnce() {
         assertEquals("god", WordTask.wordAfter(PHRASE, "beginning"));
         assertEquals("the", WordTask.wordAfter(PHRASE, "in"));
-        assertEquals("Word after \"god\": in the beginning god created\n", WordTask.WORD_AFTER.prompt(PHRASE, "god"));
+        assertEquals("Word after: in the beginning god created\ngod ", WordTask.WORD_AFTER.prompt(PHRASE, "god"));
+        assertEquals("Word after: <phrase>\n<cue word> ", WordTask.WORD_AFTER.promptFormat());
         List<String> repeated = List.of("the", "man", "and", "the", "king");
         assertEquals("and", WordTask.wordAfter(repeated, "man"));
         assertThrows(IllegalArgumentException.class, () -> WordTask.wordAfter(repeated, "the"));

@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
 
 /** Test helper: recomputes a word task's completion from its prompt text alone. */
 final class TaskSuiteCheck {
-    private static final Pattern WORD_AFTER = Pattern.compile("Word after \"([a-z]+)\": ([a-z ]+)\n");
+    private static final Pattern WORD_AFTER = Pattern.compile("Word after: ([a-z ]+)\n([a-z]+) ");
 
     private TaskSuiteCheck() {
     }
@@ -22,7 +22,7 @@ final class TaskSuiteCheck {
         if (w == WordTask.WORD_AFTER) {
             Matcher m = WORD_AFTER.matcher(prompt);
             assertTrue(m.matches(), prompt);
-            return WordTask.wordAfter(words(m.group(2)), m.group(1));
+            return WordTask.wordAfter(words(m.group(1)), m.group(2));
         }
         assertTrue(prompt.startsWith(w.instruction()) && prompt.endsWith("\n"), prompt);
         return w.completion(words(prompt.substring(w.instruction().length(), prompt.length() - 1)));
@@ -30,8 +30,8 @@ final class TaskSuiteCheck {
 
     /** The phrase of a word task's prompt. */
     static List<String> phrase(CorpusTask task, String prompt) {
-        String body = prompt.substring(0, prompt.length() - 1);
-        return words(body.substring(body.indexOf(": ") + 2));
+        String afterInstruction = prompt.substring(prompt.indexOf(": ") + 2);
+        return words(afterInstruction.substring(0, afterInstruction.indexOf('\n')));
     }
 
     private static List<String> words(String phrase) {

@@ -95,7 +95,7 @@ class TaskSuiteGenerationTest {
             Set<String> prompts = new HashSet<>();
             for (TaskSplit split : TaskSplit.values()) {
                 List<CorpusTask.Example> examples = t.examples(split);
-                assertEquals(sizes.of(split), examples.size(), t.task().taskName() + " " + split);
+                assertEquals(sizes.of(split, t.task().taskName()), examples.size(), t.task().taskName() + " " + split);
                 for (CorpusTask.Example ex : examples) {
                     assertTrue(keys.add(ex.key()), "key twice in " + t.task().taskName() + ": " + ex.key());
                     assertTrue(prompts.add(ex.prompt()), "prompt twice in " + t.task().taskName() + ": " + ex.prompt());
@@ -198,7 +198,7 @@ class TaskSuiteGenerationTest {
         index.get("tasks").forEach(n -> names.add(n.get("name").asText()));
         assertEquals(TaskCatalog.all().stream().map(CorpusTask::taskName).toList(), names);
         JsonNode wordAfter = index.get("tasks").get(7);
-        assertEquals("Word after \"{word}\": ", wordAfter.get("instruction").asText());
+        assertEquals("Word after: ", wordAfter.get("instruction").asText());
         assertEquals("last_word", wordAfter.get("interferes_with").get(0).asText());
         assertEquals(25, wordAfter.get("files").get("test").get("examples").asInt());
         assertEquals("word_after/test.jsonl", wordAfter.get("files").get("test").get("path").asText());
@@ -218,6 +218,38 @@ class TaskSuiteGenerationTest {
         BadInputException e = assertThrows(BadInputException.class, () -> TaskSuiteWriter.write(other, suite(61, 1)));
         assertTrue(e.getMessage().contains("thesis.tex"), e.getMessage());
         assertEquals(List.of(other.resolve("thesis.tex")), files(other));
+    }
+
+    @Test
+    void aTaskOwnTrainSizeExtendsOnlyThatTaskTrainSplit() {
+        SplitSizes more = new SplitSizes(150, 25, 25, Map.of("word_after", 400));
+        TaskSuite common = suite(17, 3);
+        TaskSuite own = TaskSuiteGenerator.generate(corpus(17), TaskCatalog.all(), more, 3);
+        assertEquals(common.sentencesPerSplit(), own.sentencesPerSplit(), "the pools are cut by the common sizes");
+        boolean seenWordAfter = false;
+        for (int t = 0; t < common.tasks().size(); t++) {
+            String name = common.tasks().get(t).task().taskName();
+            for (TaskSplit split : TaskSplit.values()) {
+                List<CorpusTask.Example> a = common.tasks().get(t).examples(split);
+                List<CorpusTask.Example> b = own.tasks().get(t).examples(split);
+                if (name.equals("word_after") && split == TaskSplit.TRAIN) {
+                    assertEquals(400, b.size());
+                    // same generator, same passes: the common-size split is where the longer one starts
+                    assertEquals(a, b.subList(0, a.size()));
+                } else if (!seenWordAfter) {
+                    assertEquals(a, b, name + " " + split);
+                } else {
+                    assertEquals(a.size(), b.size(), name + " " + split);
+                }
+            }
+            seenWordAfter |= name.equals("word_after");
+        }
+        assertSplitsShareNoKey(own, more);
+        BadInputException e = assertThrows(BadInputException.class, () -> TaskSuiteGenerator.generate(corpus(17),
+                TaskCatalog.all(), new SplitSizes(150, 25, 25, Map.of("word_before", 10)), 3));
+        assertTrue(e.getMessage().startsWith("--train-for: no task named \"word_before\"; the tasks are uppercase, "),
+                e.getMessage());
+        assertThrows(BadInputException.class, () -> new SplitSizes(10, 10, 10, Map.of("uppercase", 0)));
     }
 
     @Test
