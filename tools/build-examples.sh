@@ -13,8 +13,10 @@
 #
 #   1. corpus      tools/build-corpus.sh -> build/corpus/{train,validation}.txt (Debian's
 #                  public-domain texts; checked against tools/corpus.sha256).
-#   2. tasks       lorakit synth tasks --seed 0 --train 8000 -> examples/tasks/ (9 tasks x
-#                  train/dev/test = 8000/200/200), skipped when examples/tasks/tasks.json exists.
+#   2. tasks       lorakit synth tasks --seed 0 --train 8000 --train-for word_after=40000 ->
+#                  examples/tasks/ (9 tasks x train/dev/test = 8000/200/200; word_after, which
+#                  needs far more data to learn its lookup, 40000 train examples), skipped when
+#                  examples/tasks/tasks.json exists.
 #   3. pretrain    lorakit synth model --preset base6m --init pretrain --dtype f32 --seed 0
 #                  -> build/pretrain/init, then full-parameter training on build/corpus/train.txt
 #                  (a 3-epoch schedule of 256-token windows, batch 16, AdamW lr 1e-3 betas 0.9/0.95,
@@ -32,14 +34,14 @@
 #   5. adapters    for every task of examples/tasks but continuation (the control task, which measures
 #                  the base model's own language knowledge; tasks.json order): lorakit train of a rank-8
 #                  LoRA (alpha 16) on all seven projections of examples/base, on
-#                  <task>/train.jsonl (8000 examples) with <task>/dev.jsonl as evaluation data:
+#                  <task>/train.jsonl (8000 examples; word_after 40000) with <task>/dev.jsonl as evaluation data:
 #                  batch 8, AdamW, cosine schedule, clipping at 1.0, seed 0, checkpoint every 100
-#                  steps, with the per-task steps / lr / warm-up of recipe() below (the reorderings
-#                  need a 4x higher lr and more steps; the others fail at that lr) ->
-#                  build/adapters/<task>-s<steps>-lr<lr>-w<warmup> (resumed). Published to examples/adapters/<task>/ (atomically: a temp directory
+#                  steps, with the per-task steps / lr / warm-up / LoRA dropout of recipe() below
+#                  (the reorderings need a 4x higher lr and more steps; the others fail at that lr) ->
+#                  build/adapters/<task>-s<steps>-lr<lr>-w<warmup>[-do<dropout>] (resumed). Published to examples/adapters/<task>/ (atomically: a temp directory
 #                  renamed) in float16 (lorakit merge --method cat --dtype f16 of the one adapter:
 #                  the same product with alpha folded into B, half the bytes), with every 10th line
-#                  of training_log.jsonl, and loss.png. 4-9 minutes per task on 2 cores alone. (The base
+#                  of training_log.jsonl, and loss.png. 4-9 minutes per task on 2 cores alone (word_after: 30). (The base
 #                  model cannot copy text from its prompt; each LoRA has to learn that, which takes
 #                  a few thousand examples before the loss drops.)
 #   6. mixed-rank  the heterogeneous-rank set of `lorakit demo --scenario mixed-rank`:
@@ -105,18 +107,19 @@ task_names() {
   sed -n 's/^ *"name" *: *"\([^"]*\)".*/\1/p' examples/tasks/tasks.json
 }
 
-# recipe TASK RANK: "STEPS LR WARMUP" of that adapter's training, chosen per task on dev loss
-# (session 4). The tasks that copy text in place or in reverse order learn at lr 4e-3; the
+# recipe TASK RANK: "STEPS LR WARMUP DROPOUT" of that adapter's training, chosen per task on dev
+# loss (sessions 4 and 6). The tasks that copy text in place or in reverse order learn at lr 4e-3; the
 # letter-level and counting tasks fail there (initials never leaves loss 3.0) and learn at 1e-3,
 # where the copying tasks stall (reverse_words 8 %, uppercase 60 %).
 recipe() {
   case "$1:$2" in
-    reverse_words:8 | rotate_words:8) echo "4000 4e-3 100" ;;
-    rotate_words:16) echo "3000 4e-3 100" ;;
-    uppercase:* | last_word:*) echo "2000 4e-3 100" ;;
-    remove_vowels:*) echo "4500 1e-3 300" ;;
-    initials:* | word_after:*) echo "3000 1e-3 300" ;;
-    *) echo "2000 1e-3 300" ;; # count_words (ranks 4 and 8)
+    reverse_words:8 | rotate_words:8) echo "4000 4e-3 100 0" ;;
+    rotate_words:16) echo "3000 4e-3 100 0" ;;
+    uppercase:* | last_word:*) echo "2000 4e-3 100 0" ;;
+    remove_vowels:*) echo "4500 1e-3 300 0" ;;
+    initials:*) echo "3000 1e-3 300 0" ;;
+    word_after:*) echo "12000 2e-3 300 0.1" ;; # 40000 examples; dropout against memorising them
+    *) echo "2000 1e-3 300 0" ;; # count_words (ranks 4 and 8)
   esac
 }
 
@@ -129,17 +132,18 @@ train_adapter() {
     say "adapter $name: $dest exists, skipping"
     return
   fi
-  local steps lr warmup
-  read -r steps lr warmup <<< "$(recipe "$task" "$rank")"
+  local steps lr warmup dropout
+  read -r steps lr warmup dropout <<< "$(recipe "$task" "$rank")"
   # the recipe is part of the work directory's name, so a checkpoint of another recipe is never resumed
   local work="build/adapters/$name-s$steps-lr$lr-w$warmup"
+  [ "$dropout" = 0 ] || work="$work-do$dropout"
   local resume=()
   [ -d "$work/checkpoint" ] && resume=(--resume)
   say "adapter $name: training rank $rank on examples/tasks/$task/train.jsonl ($steps steps, lr $lr) -> $work ${resume[*]}"
   "$lorakit" train --model examples/base --data "examples/tasks/$task/train.jsonl" \
     --eval "examples/tasks/$task/dev.jsonl" --rank "$rank" --alpha "$((2 * rank))" \
     --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj \
-    --steps "$steps" --batch-size 8 --seq-len 128 --lr "$lr" --warmup "$warmup" --schedule cosine \
+    --steps "$steps" --batch-size 8 --seq-len 128 --lr "$lr" --warmup "$warmup" --schedule cosine --lora-dropout "$dropout" \
     --max-grad-norm 1.0 --save-every 100 --seed 0 --quiet "${resume[@]}" -o "$work"
   rm -rf "$work.f16"
   "$lorakit" merge --method cat --dtype f16 --quiet -o "$work.f16" "$work"
@@ -167,7 +171,7 @@ if wanted tasks; then
   if [ -f examples/tasks/tasks.json ]; then
     say "tasks: examples/tasks/tasks.json exists, skipping"
   else
-    "$lorakit" synth tasks --corpus build/corpus -o examples/tasks --seed 0 --train 8000
+    "$lorakit" synth tasks --corpus build/corpus -o examples/tasks --seed 0 --train 8000 --train-for word_after=40000
   fi
 fi
 
