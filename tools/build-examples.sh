@@ -38,10 +38,11 @@
 #                  batch 8, AdamW, cosine schedule, clipping at 1.0, seed 0, checkpoint every 100
 #                  steps, with the per-task steps / lr / warm-up / LoRA dropout of recipe() below
 #                  (the reorderings need a 4x higher lr and more steps; the others fail at that lr) ->
-#                  build/adapters/<task>-s<steps>-lr<lr>-w<warmup>[-do<dropout>] (resumed). Published to examples/adapters/<task>/ (atomically: a temp directory
+#                  build/adapters/<task>-s<steps>-lr<lr>-w<warmup>[-do<dropout>] (resumed; word_after
+#                  then continues in a second run, <that>-then-s<steps2>-lr<lr2>, whose log is published). Published to examples/adapters/<task>/ (atomically: a temp directory
 #                  renamed) in float16 (lorakit merge --method cat --dtype f16 of the one adapter:
 #                  the same product with alpha folded into B, half the bytes), with every 10th line
-#                  of training_log.jsonl, and loss.png. 4-9 minutes per task on 2 cores alone (word_after: 30). (The base
+#                  of training_log.jsonl, and loss.png. 4-9 minutes per task on 2 cores alone (word_after: 27 + 17). (The base
 #                  model cannot copy text from its prompt; each LoRA has to learn that, which takes
 #                  a few thousand examples before the loss drops.)
 #   6. mixed-rank  the heterogeneous-rank set of `lorakit demo --scenario mixed-rank`:
@@ -107,8 +108,9 @@ task_names() {
   sed -n 's/^ *"name" *: *"\([^"]*\)".*/\1/p' examples/tasks/tasks.json
 }
 
-# recipe TASK RANK: "STEPS LR WARMUP DROPOUT" of that adapter's training, chosen per task on dev
-# loss (sessions 4 and 6). The tasks that copy text in place or in reverse order learn at lr 4e-3; the
+# recipe TASK RANK: "STEPS LR WARMUP DROPOUT [STEPS2 LR2]" of that adapter's training, chosen per
+# task on dev loss (sessions 4 and 6); STEPS2 LR2: a second run that starts from the first one's
+# adapter. The tasks that copy text in place or in reverse order learn at lr 4e-3; the
 # letter-level and counting tasks fail there (initials never leaves loss 3.0) and learn at 1e-3,
 # where the copying tasks stall (reverse_words 8 %, uppercase 60 %).
 recipe() {
@@ -118,7 +120,9 @@ recipe() {
     uppercase:* | last_word:*) echo "2000 4e-3 100 0" ;;
     remove_vowels:*) echo "4500 1e-3 300 0" ;;
     initials:*) echo "3000 1e-3 300 0" ;;
-    word_after:*) echo "12000 2e-3 300 0.1" ;; # 40000 examples; dropout against memorising them
+    # 40000 examples; dropout against memorising them; then a second run from the first one's
+    # adapter (8000 steps, lr 1e-3, 100 warm-up steps, seed 1), where the lookup is learned
+    word_after:*) echo "12000 2e-3 300 0.1 8000 1e-3" ;;
     *) echo "2000 1e-3 300 0" ;; # count_words (ranks 4 and 8)
   esac
 }
@@ -132,8 +136,8 @@ train_adapter() {
     say "adapter $name: $dest exists, skipping"
     return
   fi
-  local steps lr warmup dropout
-  read -r steps lr warmup dropout <<< "$(recipe "$task" "$rank")"
+  local steps lr warmup dropout steps2 lr2
+  read -r steps lr warmup dropout steps2 lr2 <<< "$(recipe "$task" "$rank")"
   # the recipe is part of the work directory's name, so a checkpoint of another recipe is never resumed
   local work="build/adapters/$name-s$steps-lr$lr-w$warmup"
   [ "$dropout" = 0 ] || work="$work-do$dropout"
@@ -145,6 +149,18 @@ train_adapter() {
     --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj \
     --steps "$steps" --batch-size 8 --seq-len 128 --lr "$lr" --warmup "$warmup" --schedule cosine --lora-dropout "$dropout" \
     --max-grad-norm 1.0 --save-every 100 --seed 0 --quiet "${resume[@]}" -o "$work"
+  if [ -n "$steps2" ]; then
+    local first="$work"
+    work="$first-then-s$steps2-lr$lr2"
+    resume=()
+    [ -d "$work/checkpoint" ] && resume=(--resume)
+    say "adapter $name: continuing from $first ($steps2 steps, lr $lr2) -> $work ${resume[*]}"
+    "$lorakit" train --model examples/base --init-adapter "$first" --data "examples/tasks/$task/train.jsonl" \
+      --eval "examples/tasks/$task/dev.jsonl" --rank "$rank" --alpha "$((2 * rank))" \
+      --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj \
+      --steps "$steps2" --batch-size 8 --seq-len 128 --lr "$lr2" --warmup 100 --schedule cosine --lora-dropout "$dropout" \
+      --max-grad-norm 1.0 --save-every 500 --seed 1 --quiet "${resume[@]}" -o "$work"
+  fi
   rm -rf "$work.f16"
   "$lorakit" merge --method cat --dtype f16 --quiet -o "$work.f16" "$work"
   awk 'NR % 10 == 1' "$work/training_log.jsonl" > "$work.f16/training_log.jsonl"
