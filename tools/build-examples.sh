@@ -141,25 +141,23 @@ train_adapter() {
   # the recipe is part of the work directory's name, so a checkpoint of another recipe is never resumed
   local work="build/adapters/$name-s$steps-lr$lr-w$warmup"
   [ "$dropout" = 0 ] || work="$work-do$dropout"
+  # what both runs of a recipe share
+  local common=(--model examples/base --data "examples/tasks/$task/train.jsonl" --eval "examples/tasks/$task/dev.jsonl"
+    --rank "$rank" --alpha "$((2 * rank))" --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj
+    --batch-size 8 --seq-len 128 --schedule cosine --lora-dropout "$dropout" --max-grad-norm 1.0 --quiet)
   local resume=()
   [ -d "$work/checkpoint" ] && resume=(--resume)
   say "adapter $name: training rank $rank on examples/tasks/$task/train.jsonl ($steps steps, lr $lr) -> $work ${resume[*]}"
-  "$lorakit" train --model examples/base --data "examples/tasks/$task/train.jsonl" \
-    --eval "examples/tasks/$task/dev.jsonl" --rank "$rank" --alpha "$((2 * rank))" \
-    --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj \
-    --steps "$steps" --batch-size 8 --seq-len 128 --lr "$lr" --warmup "$warmup" --schedule cosine --lora-dropout "$dropout" \
-    --max-grad-norm 1.0 --save-every 100 --seed 0 --quiet "${resume[@]}" -o "$work"
+  "$lorakit" train "${common[@]}" --steps "$steps" --lr "$lr" --warmup "$warmup" --save-every 100 --seed 0 \
+    "${resume[@]}" -o "$work"
   if [ -n "$steps2" ]; then
     local first="$work"
     work="$first-then-s$steps2-lr$lr2"
     resume=()
     [ -d "$work/checkpoint" ] && resume=(--resume)
     say "adapter $name: continuing from $first ($steps2 steps, lr $lr2) -> $work ${resume[*]}"
-    "$lorakit" train --model examples/base --init-adapter "$first" --data "examples/tasks/$task/train.jsonl" \
-      --eval "examples/tasks/$task/dev.jsonl" --rank "$rank" --alpha "$((2 * rank))" \
-      --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj \
-      --steps "$steps2" --batch-size 8 --seq-len 128 --lr "$lr2" --warmup 100 --schedule cosine --lora-dropout "$dropout" \
-      --max-grad-norm 1.0 --save-every 500 --seed 1 --quiet "${resume[@]}" -o "$work"
+    "$lorakit" train "${common[@]}" --init-adapter "$first" --steps "$steps2" --lr "$lr2" --warmup 100 \
+      --save-every 500 --seed 1 "${resume[@]}" -o "$work"
   fi
   rm -rf "$work.f16"
   "$lorakit" merge --method cat --dtype f16 --quiet -o "$work.f16" "$work"
