@@ -4,6 +4,7 @@ import dev.lorakit.tensor.DType;
 import dev.lorakit.tensor.Shape;
 import dev.lorakit.tensor.Tensor;
 import dev.lorakit.tensor.quant.BlockQuantizer;
+import dev.lorakit.tensor.quant.RowGroups;
 import dev.lorakit.tensor.ops.Ops;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -27,7 +28,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * (off-heap) memory, the decode path's kernel; weights far larger than the caches, so this
  * measures streaming bandwidth:
  * GB/s = weight bytes / time (n x k x 4, 2, 2, 34/32 and 18/32 bytes for F32, BF16, F16, Q8_0 and
- * Q4_0). Enough matrices are cycled (1 GiB or more in total, so more copies of the smaller
+ * Q4_0, and their row-interleaved decode layouts Q8_0_R32 and Q4_0_R32). Enough matrices are cycled (1 GiB or more in total, so more copies of the smaller
  * quantized ones) that they stream from DRAM, not from this host's 480 MiB L3. Two matrices get
  * random values (quantized with llama.cpp's rules for Q8_0/Q4_0); the others are byte copies of
  * them, which streams the same bytes and keeps the setup short.
@@ -52,7 +53,7 @@ public class MatVecBenchmark {
     @Param({"0"})
     int k;
 
-    @Param({"F32", "BF16", "F16", "Q8_0", "Q4_0"})
+    @Param({"F32", "BF16", "F16", "Q8_0", "Q4_0", "Q8_0_R32", "Q4_0_R32"})
     String weightType;
 
     Arena arena;
@@ -76,7 +77,11 @@ public class MatVecBenchmark {
                 for (long i = 0; i < f.size(); i++) {
                     f.setFloat(i, (float) rnd.nextGaussian());
                 }
-                w[c] = dt.isQuantized() ? BlockQuantizer.quantize(f, dt, arena) : f.copyToNative(arena);
+                if (dt.isRowInterleaved()) {
+                    w[c] = RowGroups.interleave(BlockQuantizer.quantize(f, dt.rowMajor(), arena), arena);
+                } else {
+                    w[c] = dt.isQuantized() ? BlockQuantizer.quantize(f, dt, arena) : f.copyToNative(arena);
+                }
             } else {
                 MemorySegment seg = arena.allocate(bytes, 64);
                 MemorySegment.copy(w[c % DISTINCT].segment(), 0, seg, 0, bytes);

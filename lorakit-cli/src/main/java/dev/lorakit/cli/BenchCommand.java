@@ -58,13 +58,13 @@ public final class BenchCommand implements Callable<Integer> {
             throw new BadInputException("--prompt-tokens, --decode-tokens, --batch, --reps must be >= 1 and --bandwidth-mib >= 64");
         }
         PrintWriter out = spec.commandLine().getOut();
-        MemoryBandwidth.Result bw = MemoryBandwidth.measure((long) bandwidthMib << 20, 5);
+        MemoryBandwidth.Result bw = MemoryBandwidth.measure((long) bandwidthMib << 20, 7);
         ObjectNode root = Json.object();
         root.put("threads", Parallel.threads());
         root.put("bandwidth_copy_gb_per_s", bw.copyBytesPerSecond() / 1e9);
         root.put("bandwidth_read_gb_per_s", bw.readBytesPerSecond() / 1e9);
         if (!global.json) {
-            out.printf(Locale.ROOT, "memory bandwidth (%d threads): STREAM copy %.1f GB/s, read %.1f GB/s%n",
+            out.printf(Locale.ROOT, "memory bandwidth (%d threads, median of 7): STREAM copy %.1f GB/s, read %.1f GB/s%n",
                     Parallel.threads(), bw.copyBytesPerSecond() / 1e9, bw.readBytesPerSecond() / 1e9);
         }
         DecodeBenchmark.Result base = null;

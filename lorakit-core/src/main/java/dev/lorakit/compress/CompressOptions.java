@@ -34,7 +34,7 @@ public record CompressOptions(DType quantize, boolean quantizeLmHead, PruneMetho
     public static final int DEFAULT_CALIBRATION_SEQ_LEN = 256;
 
     public CompressOptions {
-        if (quantize != null && !quantize.isQuantized()) {
+        if (quantize != null && (!quantize.isQuantized() || quantize.isRowInterleaved())) {
             throw new BadInputException("--quantize: expected q8_0 or q4_0, got " + quantize);
         }
         if (quantizeLmHead && quantize == null) {

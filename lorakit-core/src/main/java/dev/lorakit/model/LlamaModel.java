@@ -13,6 +13,7 @@ import dev.lorakit.tensor.DType;
 import dev.lorakit.tensor.Parallel;
 import dev.lorakit.tensor.Tensor;
 import dev.lorakit.tensor.kernel.Convert;
+import dev.lorakit.tensor.quant.RowGroups;
 import dev.lorakit.tensor.ops.Ops;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
@@ -37,7 +38,7 @@ import java.util.List;
 public final class LlamaModel implements LanguageModel, AutoCloseable {
     private final HfModelDirectory directory;
     private final AdapterSet adapters;
-    private final Arena mergedWeights; // off-heap copies of merged weights (merged mode)
+    private final Arena ownedWeights; // off-heap copies: merged weights (merged mode), row-interleaved quantized weights
     private final ModelConfig c;
     private final Tensor embed;      // [V, C], stored dtype
     private final Layer[] layers;
@@ -46,17 +47,19 @@ public final class LlamaModel implements LanguageModel, AutoCloseable {
     private final RopeTables rope;
     private final float eps;
     private final Workspace ws = new Workspace();
+    /** Whether quantized projections are repacked into row groups (see {@link #useDecodeLayout}). */
+    private static final boolean DECODE_LAYOUT_GROUPS = !"rows".equalsIgnoreCase(configured("lorakit.decodeLayout", "LORAKIT_DECODE_LAYOUT"));
 
     /** One transformer block's weights. */
     private record Layer(float[] inputNorm, Linear q, Linear k, Linear v, Linear o, float[] postNorm,
                          Linear gate, Linear up, Linear down) {
     }
 
-    private LlamaModel(HfModelDirectory directory, AdapterSet adapters, Arena mergedWeights, Layer[] layers,
+    private LlamaModel(HfModelDirectory directory, AdapterSet adapters, Arena ownedWeights, Layer[] layers,
                        float[] finalNorm, Linear lmHead) {
         this.directory = directory;
         this.adapters = adapters;
-        this.mergedWeights = mergedWeights;
+        this.ownedWeights = ownedWeights;
         this.c = directory.config();
         this.embed = directory.weight(WeightLayout.EMBED_TOKENS);
         this.layers = layers;
@@ -64,6 +67,11 @@ public final class LlamaModel implements LanguageModel, AutoCloseable {
         this.lmHead = lmHead;
         this.rope = new RopeTables(c);
         this.eps = (float) c.rmsNormEps();
+    }
+
+    private static String configured(String property, String variable) {
+        String v = System.getProperty(property);
+        return v != null && !v.isBlank() ? v.trim() : System.getenv(variable) == null ? "" : System.getenv(variable).trim();
     }
 
     /** Opens a model directory with adapters applied unmerged. */
@@ -77,9 +85,14 @@ public final class LlamaModel implements LanguageModel, AutoCloseable {
      * {@code merge}.
      */
     public static LlamaModel open(Path modelDir, List<AdapterRef> adapterRefs, boolean merge) {
+        return open(modelDir, adapterRefs, merge, DECODE_LAYOUT_GROUPS);
+    }
+
+    /** As {@link #open(Path, List, boolean)}, choosing whether Q8_0/Q4_0 weights are repacked into row groups. */
+    static LlamaModel open(Path modelDir, List<AdapterRef> adapterRefs, boolean merge, boolean rowGroups) {
         HfModelDirectory dir = HfModelDirectory.open(modelDir);
         AdapterSet adapters = null;
-        Arena mergedWeights = Arena.ofShared();
+        Arena ownedWeights = Arena.ofShared();
         try {
             dir.validateWeights();
             ModelConfig c = dir.config();
@@ -92,7 +105,10 @@ public final class LlamaModel implements LanguageModel, AutoCloseable {
                     Linear lin = new Linear(proj.modulePath(l), dir.weight(proj.weightName(l)), bias);
                     adapters.allBranches(lin.name()).forEach(lin::addBranch); // LoRA, then CA-LoRA recovery
                     if (merge) {
-                        foldBranches(lin, mergedWeights);
+                        foldBranches(lin, ownedWeights);
+                    }
+                    if (rowGroups) {
+                        useDecodeLayout(lin, ownedWeights);
                     }
                     p[proj.ordinal()] = lin;
                 }
@@ -103,12 +119,15 @@ public final class LlamaModel implements LanguageModel, AutoCloseable {
             }
             Tensor head = c.tieWordEmbeddings() ? dir.weight(WeightLayout.EMBED_TOKENS) : dir.weight(WeightLayout.LM_HEAD);
             Linear lmHead = new Linear("lm_head", head, null);
-            return new LlamaModel(dir, adapters, mergedWeights, layers, dir.weight(WeightLayout.FINAL_NORM).toFloatArray(), lmHead);
+            if (rowGroups) {
+                useDecodeLayout(lmHead, ownedWeights);
+            }
+            return new LlamaModel(dir, adapters, ownedWeights, layers, dir.weight(WeightLayout.FINAL_NORM).toFloatArray(), lmHead);
         } catch (RuntimeException | Error e) {
             if (adapters != null) {
                 adapters.close();
             }
-            mergedWeights.close();
+            ownedWeights.close();
             dir.close();
             throw e;
         }
@@ -136,6 +155,25 @@ public final class LlamaModel implements LanguageModel, AutoCloseable {
             DType stored = lin.weight().dtype();
             // F32 stays on the heap (the kernels' array path); other dtypes go off-heap beside the mapped weights.
             lin.replaceWeight(stored == DType.F32 ? merged : merged.to(stored).copyToNative(arena), keep);
+        }
+    }
+
+    /**
+     * A Q8_0 / Q4_0 weight is repacked once into its row-interleaved copy ({@link RowGroups}), the
+     * layout of the decode kernels; the prefill matmul packs its panels from the same copy, so the
+     * mapped row-major blocks are not touched again. Q4_0 decode then runs on 8-bit activations
+     * (see {@code RowGroupMatVec}); {@code -Dlorakit.decodeLayout=rows} (or
+     * {@code LORAKIT_DECODE_LAYOUT=rows}) keeps the row-major layout and its float32 decode.
+     */
+    private static void useDecodeLayout(Linear lin, Arena arena) {
+        DType dt = lin.weight().dtype();
+        if (dt != DType.Q8_0 && dt != DType.Q4_0 || !Ops.rowInterleavedKernels()) {
+            return;
+        }
+        try {
+            lin.replaceWeight(RowGroups.interleave(lin.weight(), arena), List.copyOf(lin.branches()));
+        } catch (IllegalArgumentException nonFiniteScale) {
+            // keep the row-major blocks: their kernels propagate the inf/NaN as before
         }
     }
 
@@ -346,7 +384,7 @@ public final class LlamaModel implements LanguageModel, AutoCloseable {
     @Override
     public void close() {
         adapters.close();
-        mergedWeights.close();
+        ownedWeights.close();
         directory.close();
     }
 

@@ -16,6 +16,12 @@ import java.util.Locale;
  * The matrix-vector and matmul kernels read them directly (see {@code dev.lorakit.tensor.quant}
  * for the exact block layouts). They have no safetensors dtype: files store their raw blocks as
  * U8 (see {@code dev.lorakit.io.safetensors.QuantizedStorage}).
+ *
+ * <p>{@link #Q8_0_R32} and {@link #Q4_0_R32} hold exactly the same blocks in the decode layout of
+ * {@code dev.lorakit.tensor.quant.RowGroups}: rows interleaved in groups of 32, block by block, so
+ * that one vector lane serves one row. They exist only in memory (an inference model repacks its
+ * Q8_0/Q4_0 projections once at load, see {@link #rowInterleaved()}); no file stores them, and
+ * rows cannot be sliced out of them.
  */
 public enum DType {
     BOOL(1, false),
@@ -36,7 +42,11 @@ public enum DType {
     /** llama.cpp Q8_0: blocks of 32 weights, an fp16 scale d and 32 int8 q; w = q d (34 bytes). */
     Q8_0(32, 34),
     /** llama.cpp Q4_0: blocks of 32 weights, an fp16 scale d and 16 bytes of 4-bit q; w = (q - 8) d (18 bytes). */
-    Q4_0(32, 18);
+    Q4_0(32, 18),
+    /** Q8_0 blocks with rows interleaved in groups of 32 (in memory only; see RowGroups). */
+    Q8_0_R32(32, 34),
+    /** Q4_0 blocks with rows interleaved in groups of 32 (in memory only; see RowGroups). */
+    Q4_0_R32(32, 18);
 
     private final int blockSize;
     private final int blockBytes;
@@ -67,9 +77,36 @@ public enum DType {
         return blockBytes;
     }
 
-    /** True for the block-quantized types ({@link #Q8_0}, {@link #Q4_0}). */
+    /** True for the block-quantized types ({@link #Q8_0}, {@link #Q4_0} and their row-interleaved forms). */
     public boolean isQuantized() {
         return blockSize != 1;
+    }
+
+    /** True for the in-memory decode layouts {@link #Q8_0_R32} and {@link #Q4_0_R32}. */
+    public boolean isRowInterleaved() {
+        return this == Q8_0_R32 || this == Q4_0_R32;
+    }
+
+    /**
+     * The row-interleaved form of a block type: Q8_0 -&gt; Q8_0_R32, Q4_0 -&gt; Q4_0_R32 (itself for those).
+     *
+     * @throws IllegalArgumentException for a type that is not block-quantized
+     */
+    public DType rowInterleaved() {
+        return switch (this) {
+            case Q8_0, Q8_0_R32 -> Q8_0_R32;
+            case Q4_0, Q4_0_R32 -> Q4_0_R32;
+            default -> throw new IllegalArgumentException(this + " has no row-interleaved form (expected Q8_0 or Q4_0)");
+        };
+    }
+
+    /** The row-major type with the same blocks: Q8_0 for Q8_0_R32, Q4_0 for Q4_0_R32, otherwise this type. */
+    public DType rowMajor() {
+        return switch (this) {
+            case Q8_0_R32 -> Q8_0;
+            case Q4_0_R32 -> Q4_0;
+            default -> this;
+        };
     }
 
     /** Elements per block: 32 for the block types, 1 for all others. */
@@ -77,7 +114,7 @@ public enum DType {
         return blockSize;
     }
 
-    /** Bytes per block: the element size for plain types, 34 for Q8_0, 18 for Q4_0. */
+    /** Bytes per block: the element size for plain types, 34 for Q8_0 (and Q8_0_R32), 18 for Q4_0 (and Q4_0_R32). */
     public int blockBytes() {
         return blockBytes;
     }

@@ -3,6 +3,7 @@ package dev.lorakit.tensor;
 import dev.lorakit.tensor.kernel.Convert;
 import dev.lorakit.tensor.quant.BlockQuantizer;
 import dev.lorakit.tensor.quant.Dequantize;
+import dev.lorakit.tensor.quant.RowGroups;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -19,7 +20,8 @@ import java.util.Objects;
  * their shape is the logical one ([out, in] for a weight), whose last dimension must be a
  * multiple of the block size, so every row is a whole number of blocks. They are read by the
  * matvec and matmul kernels and element-wise through {@link #getFloat}; {@link #setFloat} is not
- * available (quantize with {@link BlockQuantizer}).
+ * available (quantize with {@link BlockQuantizer}). The row-interleaved block types
+ * ({@link DType#isRowInterleaved()}) cannot be sliced into rows.
  */
 public final class Tensor {
     /** Little-endian unaligned layouts used for every element access. */
@@ -150,6 +152,9 @@ public final class Tensor {
 
     /** Element i (flat, row-major) converted to float. Compute dtypes, F64 and the block types only. */
     public float getFloat(long i) {
+        if (dtype.isRowInterleaved()) {
+            return RowGroups.element(this, i);
+        }
         if (dtype.isQuantized()) {
             return Dequantize.element(dtype, data, i);
         }
@@ -227,6 +232,10 @@ public final class Tensor {
     /** Bytes of one index of dimension 0 (block types: whole blocks, so rank 1 cannot be sliced). */
     private long rowBytes() {
         long stride = shape.stride(0);
+        if (dtype.isRowInterleaved()) {
+            throw new UnsupportedOperationException("cannot take rows of a " + dtype + " tensor " + shape
+                    + ": its rows are interleaved in groups of " + RowGroups.ROWS);
+        }
         if (dtype.isQuantized() && stride % dtype.blockSize() != 0) {
             throw new UnsupportedOperationException("cannot take rows of a rank-" + shape.rank() + " " + dtype + " tensor "
                     + shape + ": a row must be whole " + dtype.blockSize() + "-element blocks");
@@ -268,6 +277,9 @@ public final class Tensor {
      * compute dtype or already that block type). Block-quantized sources are dequantized exactly.
      */
     public Tensor to(DType target) {
+        if (target.isRowInterleaved()) {
+            throw new UnsupportedOperationException("convert to " + target.rowMajor() + ", then interleave with RowGroups.interleave");
+        }
         if (target.isQuantized()) {
             return target == dtype ? copy() : BlockQuantizer.quantize(dtype.isQuantized() ? to(DType.F32) : this, target);
         }

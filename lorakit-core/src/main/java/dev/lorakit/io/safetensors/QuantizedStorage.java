@@ -45,6 +45,10 @@ public final class QuantizedStorage {
     /** The U8 shape that stores a quantized tensor of the given type and logical shape. */
     public static Shape storedShape(DType dtype, Shape logical) {
         int[] dims = logical.dims();
+        if (dtype.isRowInterleaved()) {
+            throw new IllegalArgumentException(dtype + " is an in-memory layout and is never stored: write the "
+                    + dtype.rowMajor() + " tensor it was made from (RowGroups.deinterleave)");
+        }
         if (!dtype.isQuantized() || dims.length == 0 || dims[dims.length - 1] % dtype.blockSize() != 0) {
             throw new IllegalArgumentException("no stored shape for " + dtype + " " + logical);
         }
@@ -142,7 +146,7 @@ public final class QuantizedStorage {
 
     private static DType quantizedType(String name) {
         for (DType d : DType.values()) {
-            if (d.isQuantized() && d.name().equals(name)) {
+            if (d.isQuantized() && !d.isRowInterleaved() && d.name().equals(name)) {
                 return d;
             }
         }

@@ -3,6 +3,7 @@ package dev.lorakit.tensor.kernel;
 import dev.lorakit.tensor.DType;
 import dev.lorakit.tensor.Parallel;
 import dev.lorakit.tensor.Tensor;
+import dev.lorakit.tensor.quant.RowGroups;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -220,8 +221,12 @@ public final class Matmul {
      * Elements [col, col + n) of row {@code row} of a stored matrix with {@code ld} elements per
      * row, as float32 into dst[off .. off + n): converted (F32/BF16/F16) or dequantized (Q8_0/Q4_0).
      */
-    private static void rowRange(MemorySegment seg, DType dt, int ld, long row, int col, float[] dst, int off, int n) {
-        if (dt.isQuantized()) {
+    private static void rowRange(Tensor t, int ld, long row, int col, float[] dst, int off, int n) {
+        MemorySegment seg = t.segment();
+        DType dt = t.dtype();
+        if (dt.isRowInterleaved()) {
+            RowGroups.dequantizeRow(t, (int) row, col, dst, off, n);
+        } else if (dt.isQuantized()) {
             QuantBlocks.dequantize(dt, seg, row * dt.bytesFor(ld), col, dst, off, n);
         } else {
             Convert.toF32(seg, (row * ld + col) * dt.byteSize(), dt, dst, off, n);
@@ -272,7 +277,7 @@ public final class Matmul {
             // A is [M,K]: convert each row slice, then scatter with stride MR.
             for (int r = 0; r < MR; r++) {
                 if (r < mr) {
-                    rowRange(seg, dt, d.lda, i0 + r, k0, row, 0, kc);
+                    rowRange(a, d.lda, i0 + r, k0, row, 0, kc);
                     for (int k = 0; k < kc; k++) {
                         dst[off + k * MR + r] = row[k];
                     }
@@ -286,7 +291,7 @@ public final class Matmul {
             // A is [K,M]: the MR values for one k are contiguous.
             for (int k = 0; k < kc; k++) {
                 int o = off + k * MR;
-                rowRange(seg, dt, d.lda, k0 + k, i0, dst, o, mr);
+                rowRange(a, d.lda, k0 + k, i0, dst, o, mr);
                 for (int r = mr; r < MR; r++) {
                     dst[o + r] = 0f;
                 }
@@ -334,7 +339,7 @@ public final class Matmul {
         if (!transB) {
             // B is [K,N]: convert each k's whole column range once, then deal it into the NR-wide panels.
             for (int k = 0; k < kc; k++) {
-                rowRange(seg, dt, d.ldb, k0 + k, j0, row, 0, ncw);
+                rowRange(b, d.ldb, k0 + k, j0, row, 0, ncw);
                 for (int jr = 0; jr < ncw; jr += NR) {
                     int nr = Math.min(NR, ncw - jr);
                     int o = jr * kc + k * NR;
@@ -349,11 +354,14 @@ public final class Matmul {
         for (int jr = 0; jr < ncw; jr += NR) {
             int nr = Math.min(NR, ncw - jr);
             int off = jr * kc;
-            if (transB) {
+            if (transB && RowGroupPack.packs(b, j0 + jr, nr)) {
+                // a whole group of a row-interleaved weight: its block columns are the panel's rows
+                RowGroupPack.panel(b, j0 + jr, k0, kc, dst, off);
+            } else if (transB) {
                 // B is [N,K] (a weight [out,in]): convert each of the NR rows, scatter with stride NR.
                 for (int c = 0; c < NR; c++) {
                     if (c < nr) {
-                        rowRange(seg, dt, d.ldb, j0 + jr + c, k0, row, 0, kc);
+                        rowRange(b, d.ldb, j0 + jr + c, k0, row, 0, kc);
                         for (int k = 0; k < kc; k++) {
                             dst[off + k * NR + c] = row[k];
                         }
@@ -367,7 +375,7 @@ public final class Matmul {
                 // B is [K,N]: the NR values for one k are contiguous.
                 for (int k = 0; k < kc; k++) {
                     int o = off + k * NR;
-                    rowRange(seg, dt, d.ldb, k0 + k, j0 + jr, dst, o, nr);
+                    rowRange(b, d.ldb, k0 + k, j0 + jr, dst, o, nr);
                     for (int c = nr; c < NR; c++) {
                         dst[o + c] = 0f;
                     }

@@ -4,6 +4,7 @@ import dev.lorakit.tensor.DType;
 import dev.lorakit.tensor.Parallel;
 import dev.lorakit.tensor.Tensor;
 import dev.lorakit.tensor.quant.Dequantize;
+import dev.lorakit.tensor.quant.RowGroups;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
@@ -23,6 +24,8 @@ import java.util.Arrays;
  * decoded row to four inputs at a time), or, on vector shapes other than 8 or 16 float lanes,
  * dequantized four rows at a time into the per-thread float[]. Rows are split over
  * {@link Parallel#forRange} in chunks of at least {@link ParallelGrain#MIN_CHUNK_BYTES}.
+ * Row-interleaved weights (Q8_0_R32, Q4_0_R32: the decode layout of quantized models) go to
+ * {@link RowGroupMatVec}; their transposed product dequantizes rows through their layout.
  */
 public final class VectorMatVec {
     /** F16 rows converted to float32, per worker thread (four rows). */
@@ -35,6 +38,10 @@ public final class VectorMatVec {
 
     /** y[yOff + n] = sum_k W[n, k] x[xOff + k] for n &lt; N. */
     public static void matvec(Tensor w, float[] x, int xOff, float[] y, int yOff) {
+        if (w.dtype().isRowInterleaved()) {
+            rowInterleaved(w, x, xOff, y, yOff, 1);
+            return;
+        }
         Rows rows = new Rows(w);
         Parallel.forRange(rows.n, ParallelGrain.rowsPerChunk(rows.rowBytes), (r0, r1) -> {
             float[] buf = rows.buffer();
@@ -62,6 +69,10 @@ public final class VectorMatVec {
      * inputs four at a time (further inputs reuse the rows from cache).
      */
     public static void matvecBatch(Tensor w, float[] x, int xOff, float[] y, int yOff, int batch) {
+        if (w.dtype().isRowInterleaved()) {
+            rowInterleaved(w, x, xOff, y, yOff, batch);
+            return;
+        }
         if (batch == 1) {
             matvec(w, x, xOff, y, yOff); // same row sums, and the quantized rows stream faster there
             return;
@@ -128,6 +139,20 @@ public final class VectorMatVec {
         }
     }
 
+    /** True when the row-interleaved kernels ({@link RowGroupMatVec}) run on this machine (16 float lanes). */
+    public static boolean rowGroupKernels() {
+        return RowGroupMatVec.SUPPORTED;
+    }
+
+    /** Row-interleaved weights: {@link RowGroupMatVec} where it runs, else its exact scalar twin. */
+    private static void rowInterleaved(Tensor w, float[] x, int xOff, float[] y, int yOff, int batch) {
+        if (RowGroupMatVec.SUPPORTED) {
+            RowGroupMatVec.matvecBatch(w, x, xOff, y, yOff, batch);
+        } else {
+            ScalarMatVec.matvecBatch(w, x, xOff, y, yOff, batch);
+        }
+    }
+
     private static float[] grow(ThreadLocal<float[]> cache, int size) {
         float[] a = cache.get();
         if (a.length < size) {
@@ -142,6 +167,7 @@ public final class VectorMatVec {
 
     /** One call's view of W[N, K]: where its rows are and which micro-kernels read them. */
     private static final class Rows {
+        final Tensor tensor;
         final Kind kind;
         final DType dtype;
         final MemorySegment seg;
@@ -152,6 +178,7 @@ public final class VectorMatVec {
         final long rowBytes;
 
         Rows(Tensor w) {
+            tensor = w;
             DType dt = w.dtype();
             dtype = dt;
             n = w.dim(0);
@@ -166,6 +193,7 @@ public final class VectorMatVec {
                 case F16 -> Kind.F16_CONVERTED;
                 case Q8_0 -> QuantBlocks.IN_REGISTERS ? Kind.Q8_0_BLOCKS : Kind.QUANT_CONVERTED;
                 case Q4_0 -> QuantBlocks.IN_REGISTERS ? Kind.Q4_0_BLOCKS : Kind.QUANT_CONVERTED;
+                case Q8_0_R32, Q4_0_R32 -> Kind.QUANT_CONVERTED; // the transposed product (products go to RowGroupMatVec)
                 default -> throw new IllegalArgumentException("matvec needs F32, BF16, F16, Q8_0 or Q4_0 weights, got " + dt);
             };
         }
@@ -181,7 +209,11 @@ public final class VectorMatVec {
                 Convert.f16ToF32Vector(seg, r * rowBytes, buf, 0, count * k);
             } else if (kind == Kind.QUANT_CONVERTED) {
                 for (int j = 0; j < count; j++) {
-                    Dequantize.range(dtype, seg, (r + j) * rowBytes, 0, buf, j * k, k);
+                    if (dtype.isRowInterleaved()) {
+                        RowGroups.dequantizeRow(tensor, r + j, 0, buf, j * k, k);
+                    } else {
+                        Dequantize.range(dtype, seg, (r + j) * rowBytes, 0, buf, j * k, k);
+                    }
                 }
             }
         }

@@ -153,6 +153,14 @@ public final class Ops {
     // ---- matrix-vector products -----------------------------------------------------------------
 
     /**
+     * True when row-interleaved Q8_0_R32 / Q4_0_R32 weights have fast kernels here (vector kernels
+     * with 16 float lanes); elsewhere they still work, through the scalar twins.
+     */
+    public static boolean rowInterleavedKernels() {
+        return !KernelMode.SCALAR && VectorMatVec.rowGroupKernels();
+    }
+
+    /**
      * y[N] = W[N, K] x[K]: {@code y[yOff+n] = sum_k W[n,k] x[xOff+k]}. W is F32, BF16, F16, Q8_0 or Q4_0;
      * multi-threaded over rows. x and y must not overlap.
      */

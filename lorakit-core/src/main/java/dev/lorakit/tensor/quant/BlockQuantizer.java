@@ -45,7 +45,7 @@ public final class BlockQuantizer {
     }
 
     private static void checkArguments(Tensor src, DType target) {
-        if (!target.isQuantized()) {
+        if (!target.isQuantized() || target.isRowInterleaved()) {
             throw new IllegalArgumentException("quantize target must be Q8_0 or Q4_0, got " + target);
         }
         if (!src.dtype().isCompute()) {
