@@ -105,7 +105,7 @@ public final class LlamaModel implements LanguageModel, AutoCloseable {
                     Linear lin = new Linear(proj.modulePath(l), dir.weight(proj.weightName(l)), bias);
                     adapters.allBranches(lin.name()).forEach(lin::addBranch); // LoRA, then CA-LoRA recovery
                     if (merge) {
-                        foldBranches(lin, ownedWeights);
+                        foldBranches(lin, ownedWeights, rowGroups);
                     }
                     if (rowGroups) {
                         useDecodeLayout(lin, ownedWeights);
@@ -138,7 +138,7 @@ public final class LlamaModel implements LanguageModel, AutoCloseable {
      * stored dtype (as PEFT's merge does), so decode streams the same bytes as the base model.
      * Other branch kinds stay unmerged.
      */
-    private static void foldBranches(Linear lin, Arena arena) {
+    private static void foldBranches(Linear lin, Arena arena, boolean rowGroups) {
         List<AdapterBranch> keep = new ArrayList<>();
         Tensor merged = null;
         for (AdapterBranch b : lin.branches()) {
@@ -153,28 +153,36 @@ public final class LlamaModel implements LanguageModel, AutoCloseable {
         }
         if (merged != null) {
             DType stored = lin.weight().dtype();
-            // F32 stays on the heap (the kernels' array path); other dtypes go off-heap beside the mapped weights.
-            lin.replaceWeight(stored == DType.F32 ? merged : merged.to(stored).copyToNative(arena), keep);
+            // F32 stays on the heap (the kernels' array path); other dtypes go off-heap beside the
+            // mapped weights, quantized ones directly as row groups when those are used (one copy)
+            Tensor folded = stored == DType.F32 ? merged : merged.to(stored);
+            boolean groupedLater = rowGroups && decodeLayoutApplies(folded);
+            lin.replaceWeight(stored == DType.F32 || groupedLater ? folded : folded.copyToNative(arena), keep);
         }
     }
 
     /**
      * A Q8_0 / Q4_0 weight is repacked once into its row-interleaved copy ({@link RowGroups}), the
      * layout of the decode kernels; the prefill matmul packs its panels from the same copy, so the
-     * mapped row-major blocks are not touched again. Q4_0 decode then runs on 8-bit activations
-     * (see {@code RowGroupMatVec}); {@code -Dlorakit.decodeLayout=rows} (or
-     * {@code LORAKIT_DECODE_LAYOUT=rows}) keeps the row-major layout and its float32 decode.
+     * mapped row-major blocks are not touched again. Q4_0 projections of up to
+     * {@link Linear#MATVEC_ROWS} rows (decode steps, short prompts) then run on 8-bit activations
+     * (see {@code RowGroupMatVec}), longer prefills on float32 ones, so a Q4_0 model's logits for
+     * a position depend slightly (~1e-2 of their scale) on how it was computed;
+     * {@code -Dlorakit.decodeLayout=rows} (or {@code LORAKIT_DECODE_LAYOUT=rows}) keeps the
+     * row-major layout and its float32 decode.
      */
     private static void useDecodeLayout(Linear lin, Arena arena) {
-        DType dt = lin.weight().dtype();
-        if (dt != DType.Q8_0 && dt != DType.Q4_0 || !Ops.rowInterleavedKernels()) {
-            return;
-        }
-        try {
+        if (decodeLayoutApplies(lin.weight())) {
             lin.replaceWeight(RowGroups.interleave(lin.weight(), arena), List.copyOf(lin.branches()));
-        } catch (IllegalArgumentException nonFiniteScale) {
-            // keep the row-major blocks: their kernels propagate the inf/NaN as before
         }
+    }
+
+    /**
+     * Whether a weight is repacked: Q8_0 / Q4_0 where the row-group kernels run, unless a block
+     * scale is inf or NaN (such a weight stays row-major, whose kernels propagate it as before).
+     */
+    private static boolean decodeLayoutApplies(Tensor w) {
+        return (w.dtype() == DType.Q8_0 || w.dtype() == DType.Q4_0) && Ops.rowInterleavedKernels() && RowGroups.hasFiniteScales(w);
     }
 
     public ModelConfig config() {
@@ -191,12 +199,19 @@ public final class LlamaModel implements LanguageModel, AutoCloseable {
      * layer, then lm_head) in each following {@link #forward}; null removes it. For calibration.
      */
     public void observeLinearInputs(LinearInputObserver observer) {
-        for (Layer layer : layers) {
-            for (Linear lin : List.of(layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down)) {
-                lin.observeInputs(observer);
-            }
+        for (Linear lin : linears()) {
+            lin.observeInputs(observer);
         }
-        lmHead.observeInputs(observer);
+    }
+
+    /** Every linear layer: the seven projections of each layer in order, then lm_head. */
+    List<Linear> linears() {
+        List<Linear> out = new ArrayList<>();
+        for (Layer layer : layers) {
+            out.addAll(List.of(layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down));
+        }
+        out.add(lmHead);
+        return out;
     }
 
     @Override

@@ -41,6 +41,9 @@ public final class Tensor {
             throw new IllegalArgumentException("a " + dtype + " tensor needs a last dimension that is a multiple of "
                     + dtype.blockSize() + " (whole blocks per row), got shape " + shape);
         }
+        if (dtype.isRowInterleaved() && shape.rank() != 2) {
+            throw new IllegalArgumentException("a " + dtype + " tensor is a matrix [rows, columns], got shape " + shape);
+        }
         long expected = dtype.bytesFor(shape.size());
         if (data.byteSize() != expected) {
             throw new IllegalArgumentException("tensor of " + dtype + shape + " needs " + expected
@@ -246,6 +249,10 @@ public final class Tensor {
     /** A view with another shape of the same number of elements. */
     public Tensor reshape(int... dims) {
         Shape s = Shape.of(dims);
+        if (dtype.isRowInterleaved() && !s.equals(shape)) {
+            throw new UnsupportedOperationException("cannot reshape a " + dtype + " tensor " + shape
+                    + ": its rows are interleaved in groups of " + RowGroups.ROWS);
+        }
         if (s.size() != shape.size()) {
             throw new IllegalArgumentException("cannot reshape " + shape + " (" + shape.size() + " elements) to " + s);
         }
@@ -277,11 +284,17 @@ public final class Tensor {
      * compute dtype or already that block type). Block-quantized sources are dequantized exactly.
      */
     public Tensor to(DType target) {
-        if (target.isRowInterleaved()) {
+        if (target.isRowInterleaved() && target != dtype) {
             throw new UnsupportedOperationException("convert to " + target.rowMajor() + ", then interleave with RowGroups.interleave");
         }
         if (target.isQuantized()) {
-            return target == dtype ? copy() : BlockQuantizer.quantize(dtype.isQuantized() ? to(DType.F32) : this, target);
+            if (target == dtype) {
+                return copy();
+            }
+            if (dtype.isRowInterleaved() && target == dtype.rowMajor()) {
+                return RowGroups.deinterleave(this); // the same blocks (re-quantizing could change them)
+            }
+            return BlockQuantizer.quantize(dtype.isQuantized() ? to(DType.F32) : this, target);
         }
         if (dtype.isQuantized()) {
             Tensor f32 = Dequantize.toF32(this);

@@ -3,6 +3,7 @@ package dev.lorakit.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.lorakit.BadInputException;
 import dev.lorakit.io.hf.HfModelDirectory;
@@ -44,7 +45,8 @@ import org.junit.jupiter.api.io.TempDir;
  * models (large logits, a LoRA with large factors) moves the logits by up to 4 % of their scale,
  * so its decode paths get 5e-2 (the kernels themselves are checked exactly in
  * RowGroupMatVecTest). Repacking the weights into row groups changes nothing else: prefill logits
- * are bit-identical to those of the row-major model.
+ * are bit-identical to those of the row-major model (merged adapters and tail rows included), and
+ * sequences decoded together get exactly their own logits.
  */
 class QuantizedModelTest {
     @TempDir
@@ -133,22 +135,53 @@ class QuantizedModelTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})
     void rowGroupsChangeOnlyTheDecodeArithmetic(DType dt) throws Exception {
-        Path base = TinyModels.write(dir.resolve("rg-f32"), TinyModels.Spec.of(ModelArchitecture.LLAMA));
+        assumeTrue(Ops.rowInterleavedKernels(), "the row-group kernels need 16 float lanes");
+        // one KV head: k_proj and v_proj have 16 rows, all of them tail rows after no whole group
+        Path base = TinyModels.write(dir.resolve("rg-f32"), TinyModels.Spec.of(ModelArchitecture.LLAMA).withSizes(64, 128, 2, 4, 1, 256));
         Path quant = rewrite(base, dir.resolve("rg-" + dt), t -> BlockQuantizer.quantize(t, dt));
+        Path adapter = TinyAdapters.llama(3, 2, 64, 16, 128).rank(4).alpha(8).stdB(0.05).write(dir.resolve("rg-lora"));
         Random rnd = new Random(3);
         int[] prefill = new int[23];
         for (int i = 0; i < prefill.length; i++) {
             prefill[i] = rnd.nextInt(256);
         }
-        try (LlamaModel groups = LlamaModel.open(quant, List.of(), false, true);
-             LlamaModel rows = LlamaModel.open(quant, List.of(), false, false)) {
-            float[] a = groups.logits(prefill);
-            float[] b = rows.logits(prefill);
-            for (int i = 0; i < a.length; i++) {
-                assertEquals(Float.floatToIntBits(b[i]), Float.floatToIntBits(a[i]), dt + " prefill logit " + i + " is bit-identical");
-            }
-            if (dt == DType.Q8_0) {
-                assertClose(rows.logits(new int[] {5, 9, 2}), groups.logits(new int[] {5, 9, 2}), 1e-5f, "Q8_0 decode path");
+        for (boolean merge : new boolean[] {false, true}) {
+            List<AdapterRef> adapters = merge ? List.of(new AdapterRef(adapter, 1.0)) : List.of();
+            try (LlamaModel groups = LlamaModel.open(quant, adapters, merge, true);
+                 LlamaModel rows = LlamaModel.open(quant, adapters, merge, false)) {
+                for (Linear lin : groups.linears()) {
+                    if (!lin.name().equals("lm_head")) {
+                        assertEquals(dt.rowInterleaved(), lin.weight().dtype(), lin.name() + (merge ? " (merged)" : "") + " is repacked");
+                    }
+                }
+                float[] a = groups.logits(prefill);
+                float[] b = rows.logits(prefill);
+                for (int i = 0; i < a.length; i++) {
+                    assertEquals(Float.floatToIntBits(b[i]), Float.floatToIntBits(a[i]), dt + (merge ? " merged" : "")
+                            + " prefill logit " + i + " is bit-identical");
+                }
+                if (dt == DType.Q8_0) {
+                    assertClose(rows.logits(new int[] {5, 9, 2}), groups.logits(new int[] {5, 9, 2}), 1e-5f, "Q8_0 decode path");
+                }
+                // decoding two sequences together gives each exactly its own decode step's logits
+                KvCache a1 = groups.newCache(8);
+                KvCache b1 = groups.newCache(8);
+                KvCache a2 = groups.newCache(8);
+                KvCache b2 = groups.newCache(8);
+                for (KvCache[] pair : new KvCache[][] {{a1, a2}, {b1, b2}}) {
+                    int[] prompt = pair[0] == a1 ? new int[] {4, 8, 15} : new int[] {16, 23, 42, 99};
+                    for (KvCache cache : pair) {
+                        groups.forward(new KvCache[] {cache}, new int[][] {prompt}, false);
+                    }
+                }
+                float[] together = groups.forward(new KvCache[] {a1, b1}, new int[][] {{7}, {9}}, false);
+                float[] aloneA = groups.forward(new KvCache[] {a2}, new int[][] {{7}}, false);
+                float[] aloneB = groups.forward(new KvCache[] {b2}, new int[][] {{9}}, false);
+                for (int i = 0; i < aloneA.length; i++) {
+                    assertEquals(Float.floatToIntBits(aloneA[i]), Float.floatToIntBits(together[i]), dt + " sequence 0 logit " + i);
+                    assertEquals(Float.floatToIntBits(aloneB[i]), Float.floatToIntBits(together[aloneA.length + i]),
+                            dt + " sequence 1 logit " + i);
+                }
             }
         }
     }

@@ -12,14 +12,17 @@ import jdk.incubator.vector.VectorSpecies;
  * Q4_0 dot products (its Q8_0 activation blocks), for the Q4_0 decode kernel of
  * {@link RowGroupMatVec}. For each block of 32 inputs x:
  * <pre>
- *   amax = max |x_j|,  d = amax / 127,  id = d != 0 ? 1 / d : 0
- *   v_j  = x_j * id,   q_j = (int) (v_j + copySign(0.5, v_j))     (rounded half away from zero; q in -127..127)
+ *   amax = max |x_j|,  d = amax / 127  (d = 0 if it would be below 2^-126),  id = d != 0 ? 1 / d : 0
+ *   v_j  = x_j * id,   q_j = (int) (v_j + copySign(0.5, v_j))     (q in -127..127)
  *   sum  = q_0 + ... + q_31
  * </pre>
  * every step a float32 operation in exactly this order, so {@link #quantize} (Vector API) and
- * {@link #quantizeScalar} (the reference) agree bit for bit. x_j is then represented by q_j d,
- * with |x_j - q_j d| &lt;= d / 2 (for finite inputs). Unlike llama.cpp, d stays float32 (it
- * rounds d to fp16). NaN inputs give NaN scales, so the products that use them are NaN.
+ * {@link #quantizeScalar} (the reference) agree bit for bit. q_j is v_j rounded to the nearest
+ * integer, halves away from zero (up to the rounding of the float addition), so x_j is
+ * represented by q_j d with |x_j - q_j d| &lt;= d / 2 (1 + 2^-22) for finite inputs; blocks
+ * whose d would be subnormal (all |x_j| &lt; 127 * 2^-126) become zeros, whose 1 / d would
+ * overflow. Unlike llama.cpp, d stays float32 (it rounds d to fp16). NaN inputs give NaN scales,
+ * so the products that use them are NaN.
  *
  * <p>One instance holds the quantized rows of a small batch and is reused by the calling thread.
  */
@@ -30,6 +33,8 @@ final class QuantizedActivations {
     private static final int L = F.length();
     /** Shorts matching the float lanes one to one. */
     private static final VectorSpecies<Short> SH = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * L));
+    /** The smallest block scale kept: 1 / d must not overflow (below it the block is zeros). */
+    private static final float MIN_SCALE = 0x1p-126f;
     private static final ThreadLocal<QuantizedActivations> CACHE = ThreadLocal.withInitial(QuantizedActivations::new);
 
     /** q_j of input row b at q[b * k + j] (as shorts: the kernels broadcast them into 16-bit lanes). */
@@ -42,6 +47,16 @@ final class QuantizedActivations {
     int k;
 
     private QuantizedActivations() {
+    }
+
+    /** A new instance (not this thread's), sized for rows x k. */
+    static QuantizedActivations create(int rows, int k) {
+        QuantizedActivations a = new QuantizedActivations();
+        a.k = k;
+        a.q = new short[rows * k];
+        a.d = new float[rows * (k / BLOCK)];
+        a.sum = new int[a.d.length];
+        return a;
     }
 
     /** This thread's instance, sized for rows x k (k a multiple of 32). */
@@ -70,6 +85,9 @@ final class QuantizedActivations {
                     amax = amax.max(FloatVector.fromArray(F, x, src + j).abs());
                 }
                 float dd = amax.reduceLanes(VectorOperators.MAX) / 127f;
+                if (dd < MIN_SCALE) {
+                    dd = 0f; // (NaN stays NaN)
+                }
                 float id = dd != 0f ? 1f / dd : 0f;
                 int s = 0;
                 for (int j = 0; j < BLOCK; j += L) {
@@ -97,6 +115,9 @@ final class QuantizedActivations {
                     amax = Math.max(amax, Math.abs(x[src + j]));
                 }
                 float dd = amax / 127f;
+                if (dd < MIN_SCALE) {
+                    dd = 0f;
+                }
                 float id = dd != 0f ? 1f / dd : 0f;
                 int s = 0;
                 for (int j = 0; j < BLOCK; j++) {

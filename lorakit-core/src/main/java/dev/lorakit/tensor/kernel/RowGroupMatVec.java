@@ -37,8 +37,10 @@ import jdk.incubator.vector.VectorSpecies;
  * t_r = sum_j q_rj x_j in column order j = 0..31, then acc_r = fma(t_r, d_r, acc_r).
  *
  * <p>Every (row, input) pair is computed by the same sequence of float operations in the one-
- * and the four-input kernels and in the tail-row code, so batching never changes a result; the
- * Q4_0_R32 results equal {@link ScalarMatVec}'s bit for bit. As in {@link QuantMatVecRows}, the
+ * and the four-input kernels and in the tail-row code, so batching several decode rows never
+ * changes a result; the Q4_0_R32 results equal {@link ScalarMatVec}'s bit for bit. (A model
+ * multiplies more than a few rows at once with the float32 matmul instead, see
+ * {@code dev.lorakit.model.Linear}: for Q4_0 that is a different rounding of the same product.) As in {@link QuantMatVecRows}, the
  * decode is written out in each kernel body without helper calls (a helper that is not inlined
  * boxes every vector it touches).
  */

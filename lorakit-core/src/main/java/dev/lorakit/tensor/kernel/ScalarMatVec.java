@@ -78,19 +78,21 @@ public final class ScalarMatVec {
         int blocks = k / BlockFormat.BLOCK;
         QuantizedActivations a = QuantizedActivations.forThread(batch, k);
         a.quantizeScalar(x, xOff, batch);
-        for (int r = 0; r < n; r++) {
-            for (int b = 0; b < batch; b++) {
-                float acc = 0f;
-                for (int c = 0; c < blocks; c++) {
-                    int t = 0;
-                    for (int j = 0; j < BlockFormat.BLOCK; j++) {
-                        t += RowGroups.quant(w, r, c, j) * a.q[b * k + c * BlockFormat.BLOCK + j];
+        Parallel.forRange(n, ParallelGrain.rowsPerChunk(w.dtype().bytesFor(k)), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                for (int b = 0; b < batch; b++) {
+                    float acc = 0f;
+                    for (int c = 0; c < blocks; c++) {
+                        int t = 0;
+                        for (int j = 0; j < BlockFormat.BLOCK; j++) {
+                            t += RowGroups.quant(w, r, c, j) * a.q[b * k + c * BlockFormat.BLOCK + j];
+                        }
+                        acc = Math.fma((float) t, RowGroups.scale(w, r, c) * a.d[b * blocks + c], acc);
                     }
-                    acc = Math.fma((float) t, RowGroups.scale(w, r, c) * a.d[b * blocks + c], acc);
+                    y[yOff + b * n + r] = acc;
                 }
-                y[yOff + b * n + r] = acc;
             }
-        }
+        });
     }
 
     /** Weight {@code col} of row r (starting at byte {@code rowOff} unless rows are interleaved), as float. */

@@ -7,6 +7,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The decode layout of a Q8_0 / Q4_0 weight W[N, K] ({@link DType#Q8_0_R32},
@@ -141,14 +142,19 @@ public final class RowGroups {
      * The row-interleaved copy of a row-major Q8_0 / Q4_0 matrix [N, K], in native memory owned
      * by {@code arena}: a byte permutation, so it holds exactly the same blocks.
      *
-     * @throws IllegalArgumentException if w is not a rank-2 Q8_0 / Q4_0 tensor, or a block of
-     *     its grouped rows has an infinite or NaN scale (the kernels convert scales assuming
-     *     finite values; such a weight is best left row-major)
+     * @throws IllegalArgumentException if w is not a rank-2 Q8_0 / Q4_0 tensor, or a block has
+     *     an infinite or NaN scale (the kernels convert scales assuming finite values; such a
+     *     weight is best left row-major: see {@link #hasFiniteScales})
      */
     public static Tensor interleave(Tensor w, Arena arena) {
         DType dt = w.dtype();
         if (w.shape().rank() != 2 || (dt != DType.Q8_0 && dt != DType.Q4_0)) {
             throw new IllegalArgumentException("can only interleave a rank-2 Q8_0 or Q4_0 weight, got " + w);
+        }
+        long bad = firstNonFiniteScale(w);
+        if (bad >= 0) {
+            throw new IllegalArgumentException("row " + bad / (w.dim(1) / BlockFormat.BLOCK) + " block " + bad % (w.dim(1) / BlockFormat.BLOCK)
+                    + " has a non-finite fp16 scale; the decode kernels need finite scales");
         }
         int n = w.dim(0);
         int k = w.dim(1);
@@ -157,6 +163,30 @@ public final class RowGroups {
         MemorySegment out = arena.allocate(Math.max(1, bytes), 64).asSlice(0, bytes);
         permute(dt, n, k, w.segment(), out, true);
         return Tensor.wrap(target, w.shape(), out);
+    }
+
+    /** True when every block scale of a row-major Q8_0 / Q4_0 tensor is finite, so {@link #interleave} takes it. */
+    public static boolean hasFiniteScales(Tensor w) {
+        return firstNonFiniteScale(w) < 0;
+    }
+
+    /** The flat index (row * blocks per row + block) of the first block with an inf or NaN scale, or -1. */
+    private static long firstNonFiniteScale(Tensor w) {
+        MemorySegment seg = w.segment();
+        long bb = w.dtype().blockBytes();
+        int rows = w.dim(0);
+        long perRow = w.dim(1) / BlockFormat.BLOCK;
+        AtomicLong first = new AtomicLong(Long.MAX_VALUE);
+        Parallel.forRange(rows, 64, (r0, r1) -> {
+            for (long i = r0 * perRow; i < r1 * perRow; i++) {
+                if ((seg.get(I16_LE, i * bb) & 0x7c00) == 0x7c00) { // fp16 exponent all ones
+                    long at = i;
+                    first.accumulateAndGet(at, Math::min);
+                    return;
+                }
+            }
+        });
+        return first.get() == Long.MAX_VALUE ? -1 : first.get();
     }
 
     /** The row-major heap copy (Q8_0 / Q4_0) of a row-interleaved tensor: the inverse of {@link #interleave}. */
@@ -189,10 +219,6 @@ public final class RowGroups {
                     if (toInterleaved) {
                         for (int i = 0; i < ROWS; i++) {
                             MemorySegment.copy(rowMajor, (long) (g * ROWS + i) * rowBytes + (long) b * bb, rowsSeg, (long) i * bb, bb);
-                            if ((rows[i * bb + 1] & 0x7c) == 0x7c) { // fp16 exponent all ones: inf or NaN
-                                throw new IllegalArgumentException("row " + (g * ROWS + i) + " block " + b
-                                        + " has a non-finite fp16 scale; the decode kernels need finite scales");
-                            }
                         }
                         for (int i = 0; i < ROWS; i++) {
                             for (int s = 0; s < bb; s++) {

@@ -86,12 +86,14 @@ class RowGroupMatVecTest {
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(9) - 4));
         }
-        // awkward blocks: all zero, ties at +-0.5 steps, one huge value, signed zeros, subnormals
+        // awkward blocks: all zero, ties at +-0.5 steps, one huge value, signed zeros, subnormals,
+        // tiny values whose 1 / d would overflow (the block becomes zeros)
         for (int j = 0; j < 32; j++) {
             x[2 + j] = 0f;
             x[2 + 32 + j] = (j - 16) * 0.5f * (127f / 16f) / 127f;
             x[2 + 64 + j] = j == 3 ? 3e38f : 1e-3f * j;
             x[2 + 96 + j] = j % 2 == 0 ? -0f : Float.MIN_VALUE * j;
+            x[2 + 128 + j] = (j % 3 - 1) * 1e-37f;
         }
         QuantizedActivations v = QuantizedActivations.forThread(rows, k);
         v.quantize(x, 2, rows);
@@ -111,12 +113,14 @@ class RowGroupMatVecTest {
                 assertTrue(Math.abs(qi) <= 127, "q in -127..127");
                 s += qi;
                 float xi = x[2 + c * 32 + j];
-                // (+1e-40: below ~1e-43 a block's d underflows to 0 and its inputs become 0)
-                close(xi, (double) qi * d[c], 0.5001 * d[c] + 1e-40, "block " + c + " input " + j);
+                // (+2e-36: a block below 127 * 2^-126 has d = 0 and its inputs become 0)
+                close(xi, (double) qi * d[c], 0.5001 * d[c] + 2e-36, "block " + c + " input " + j);
             }
             assertEquals(s, sum[c], "sum of block " + c);
         }
         assertEquals(0f, d[0], "an all-zero block has scale 0");
+        assertEquals(0f, d[4], "a block of 1e-37 values has scale 0 (1 / d would overflow)");
+        assertEquals(0, sum[4]);
     }
 
     @ParameterizedTest(name = "{0} N={1} K={2}")
@@ -134,7 +138,7 @@ class RowGroupMatVecTest {
             ScalarMatVec.matvecBatch(w, x, xOff, ys, yOff, batch);
             untouchedOutside(new float[y.length], y, yOff, batch * n, dt + " batch " + batch);
             float[] single = new float[n];
-            QuantizedActivations acts = QuantizedActivations.forThread(batch, k);
+            QuantizedActivations acts = QuantizedActivations.create(batch, k); // not the buffer the products reuse
             acts.quantizeScalar(x, xOff, batch);
             for (int b = 0; b < batch; b++) {
                 Ops.matvec(w, x, xOff + b * k, single, 0);
@@ -160,6 +164,27 @@ class RowGroupMatVecTest {
                         close(exact, got, 1e-5 * abs, what + " against the float64 product");
                         close(exact, ys[yOff + b * n + r], 0x1p-24 * Math.abs(exact) + 1e-30, what + " (scalar twin)");
                     }
+                }
+            }
+        }
+    }
+
+    /** A tail row (after the last whole group) holding a group row's blocks gives that row's floats, in every kernel. */
+    @Test
+    void tailRowsComputeLikeGroupRows() {
+        int k = 256;
+        for (DType dt : new DType[] {DType.Q8_0, DType.Q4_0}) {
+            float[] v = gaussian(new Random(2), 0, 34 * k, 1);
+            System.arraycopy(v, 5 * k, v, 32 * k, k);  // row 32 (the tail) = row 5 (group 0)
+            System.arraycopy(v, 31 * k, v, 33 * k, k); // row 33 (the tail) = row 31 (group 0)
+            Tensor w = RowGroups.interleave(BlockQuantizer.quantize(Tensor.ofFloats(java.util.Arrays.copyOf(v, 34 * k), 34, k), dt), arena);
+            for (int batch : new int[] {1, 4, 6}) {
+                float[] x = gaussian(new Random(batch), 0, batch * k, 1);
+                float[] y = new float[batch * 34];
+                Ops.matvecBatch(w, x, 0, y, 0, batch);
+                for (int b = 0; b < batch; b++) {
+                    same(y[b * 34 + 5], y[b * 34 + 32], dt + " batch " + batch + " input " + b + ": tail row 32 vs group row 5");
+                    same(y[b * 34 + 31], y[b * 34 + 33], dt + " batch " + batch + " input " + b + ": tail row 33 vs group row 31");
                 }
             }
         }

@@ -127,7 +127,7 @@ class RowGroupsTest {
     /** The documented byte positions, checked on hand-made blocks: every byte of a group names its row and position. */
     @Test
     void bytesSitWhereTheDocumentationSays() {
-        int n = 40;
+        int n = 72; // two groups and 8 tail rows
         int k = 64;
         for (DType dt : new DType[] {DType.Q8_0, DType.Q4_0}) {
             int bb = dt.blockBytes();
@@ -144,21 +144,24 @@ class RowGroupsTest {
             }
             Tensor r = RowGroups.interleave(w, arena);
             MemorySegment out = r.segment();
-            for (int b = 0; b < 2; b++) {
-                long gb = RowGroups.groupBlockOffset(dt.rowInterleaved(), k, 0, b);
-                assertEquals(b * 32 * bb, gb);
-                for (int row = 0; row < 32; row++) {
-                    assertEquals((short) (row * 2 + b), out.get(I16, gb + 2L * row), "scale of row " + row);
-                    for (int s = 2; s < bb; s++) {
-                        int q = s - 2; // quant byte index
-                        long at = dt == DType.Q8_0
-                                ? gb + 64 + 32L * q + row
-                                : gb + 64 + 64L * (q / 2) + 4L * (row % 16) + 2L * (row / 16) + (q % 2);
-                        assertEquals((byte) (s * 7 + row + 3 * b), out.get(ValueLayout.JAVA_BYTE, at), dt + " row " + row + " byte " + s);
+            for (int g = 0; g < 2; g++) {
+                for (int b = 0; b < 2; b++) {
+                    long gb = RowGroups.groupBlockOffset(dt.rowInterleaved(), k, g, b);
+                    assertEquals((long) g * 32 * dt.bytesFor(k) + (long) b * 32 * bb, gb);
+                    for (int i = 0; i < 32; i++) {
+                        int row = 32 * g + i;
+                        assertEquals((short) (row * 2 + b), out.get(I16, gb + 2L * i), "scale of row " + row);
+                        for (int s = 2; s < bb; s++) {
+                            int q = s - 2; // quant byte index
+                            long at = dt == DType.Q8_0
+                                    ? gb + 64 + 32L * q + i
+                                    : gb + 64 + 64L * (q / 2) + 4L * (i % 16) + 2L * (i / 16) + (q % 2);
+                            assertEquals((byte) (s * 7 + row + 3 * b), out.get(ValueLayout.JAVA_BYTE, at), dt + " row " + row + " byte " + s);
+                        }
                     }
                 }
             }
-            long tail = 32L * dt.bytesFor(k);
+            long tail = 64L * dt.bytesFor(k);
             assertArrayEquals(seg.asSlice(tail).toArray(ValueLayout.JAVA_BYTE), out.asSlice(tail).toArray(ValueLayout.JAVA_BYTE),
                     "rows after the last whole group stay row-major");
         }
@@ -170,6 +173,7 @@ class RowGroupsTest {
             for (short bits : new short[] {(short) 0x7c00, (short) 0xfc00, (short) 0x7e00}) {
                 Tensor w = quantized(dt, 33, 64, 3);
                 w.segment().set(I16, 5 * dt.bytesFor(64) + dt.blockBytes(), bits);
+                assertFalse(RowGroups.hasFiniteScales(w));
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RowGroups.interleave(w, arena));
                 assertTrue(e.getMessage().contains("row 5 block 1 has a non-finite fp16 scale"), e.getMessage());
             }
@@ -180,9 +184,27 @@ class RowGroupsTest {
         assertThrows(IllegalArgumentException.class, () -> RowGroups.interleave(r, arena), "already interleaved");
         assertThrows(UnsupportedOperationException.class, () -> r.slice(0, 32), "rows of a group cannot be sliced out");
         assertThrows(UnsupportedOperationException.class, () -> r.row(3));
+        assertThrows(UnsupportedOperationException.class, () -> r.reshape(32, 128));
+        assertEquals(r.shape(), r.reshape(64, 64).shape());
+        assertThrows(IllegalArgumentException.class, () -> Tensor.wrap(DType.Q4_0_R32, Shape.of(2, 32, 32), r.segment().asSlice(0, 2 * 32 * 18)));
         assertThrows(UnsupportedOperationException.class, () -> Tensor.zeros(DType.F32, 4, 32).to(DType.Q4_0_R32));
         assertThrows(IllegalArgumentException.class, () -> BlockQuantizer.quantize(Tensor.zeros(DType.F32, 4, 32), DType.Q8_0_R32));
         assertThrows(IllegalArgumentException.class, () -> Dequantize.range(DType.Q4_0_R32, r.segment(), 0, 0, new float[32], 0, 32));
+    }
+
+    @Test
+    void convertingBackKeepsTheBlocks() {
+        for (DType dt : new DType[] {DType.Q8_0, DType.Q4_0}) {
+            Tensor w = quantized(dt, 70, 64, 9);
+            Tensor r = RowGroups.interleave(w, arena);
+            Tensor back = r.to(dt);
+            assertEquals(dt, back.dtype());
+            assertArrayEquals(w.segment().toArray(ValueLayout.JAVA_BYTE), back.segment().toArray(ValueLayout.JAVA_BYTE), dt + ": the same blocks");
+            Tensor same = r.to(r.dtype());
+            assertEquals(r.dtype(), same.dtype());
+            assertArrayEquals(r.segment().toArray(ValueLayout.JAVA_BYTE), same.segment().toArray(ValueLayout.JAVA_BYTE));
+            assertTrue(RowGroups.hasFiniteScales(w));
+        }
     }
 
     @Test
