@@ -172,8 +172,12 @@ public final class LlamaModel implements LanguageModel, AutoCloseable {
      * row-major layout and its float32 decode.
      */
     private static void useDecodeLayout(Linear lin, Arena arena) {
-        if (decodeLayoutApplies(lin.weight())) {
-            lin.replaceWeight(RowGroups.interleave(lin.weight(), arena), List.copyOf(lin.branches()));
+        Tensor w = lin.weight();
+        if (decodeLayoutApplies(w)) {
+            lin.replaceWeight(RowGroups.interleave(w, arena), List.copyOf(lin.branches()));
+            if (w.segment().isMapped()) {
+                w.segment().unload(); // the file's pages leave this process's memory (the copy replaces them)
+            }
         }
     }
 

@@ -199,45 +199,48 @@ public final class RowGroups {
 
     /**
      * Moves every byte between the row-major layout ({@code rowMajor}) and the interleaved one
-     * ({@code interleaved}), towards the interleaved one when {@code toInterleaved}: group block by
-     * group block through two small heap buffers, groups in parallel.
+     * ({@code interleaved}), towards the interleaved one when {@code toInterleaved}. A group
+     * occupies the same byte range in both layouts, so each group is copied into a heap buffer
+     * in one piece, permuted there with a per-block table, and copied back in one piece; groups
+     * run in parallel.
      */
     private static void permute(DType dt, int n, int k, MemorySegment rowMajor, MemorySegment interleaved, boolean toInterleaved) {
         long rowBytes = dt.bytesFor(k);
+        int groupBytes = Math.toIntExact(ROWS * rowBytes);
         int blocks = k / BlockFormat.BLOCK;
         int bb = dt.blockBytes();
         int groupBlock = ROWS * bb;
-        DType r32 = dt.rowInterleaved();
+        int[] to = new int[groupBlock]; // byte s of row i's block -> its place in the group block
+        for (int i = 0; i < ROWS; i++) {
+            for (int b = 0; b < bb; b++) {
+                to[i * bb + b] = position(dt, i, b);
+            }
+        }
         Parallel.forRange(groups(n), 1, (g0, g1) -> {
-            byte[] rows = new byte[groupBlock];   // the 32 row-major blocks, one after another
-            byte[] mixed = new byte[groupBlock];  // the same bytes in the group-block order
-            MemorySegment rowsSeg = MemorySegment.ofArray(rows);
-            MemorySegment mixedSeg = MemorySegment.ofArray(mixed);
+            byte[] src = new byte[groupBytes];
+            byte[] dst = new byte[groupBytes];
+            MemorySegment srcSeg = MemorySegment.ofArray(src);
+            MemorySegment dstSeg = MemorySegment.ofArray(dst);
             for (int g = g0; g < g1; g++) {
+                long at = (long) g * groupBytes;
+                MemorySegment.copy(toInterleaved ? rowMajor : interleaved, at, srcSeg, 0, groupBytes);
                 for (int b = 0; b < blocks; b++) {
-                    long gb = groupBlockOffset(r32, k, g, b);
-                    if (toInterleaved) {
-                        for (int i = 0; i < ROWS; i++) {
-                            MemorySegment.copy(rowMajor, (long) (g * ROWS + i) * rowBytes + (long) b * bb, rowsSeg, (long) i * bb, bb);
-                        }
-                        for (int i = 0; i < ROWS; i++) {
-                            for (int s = 0; s < bb; s++) {
-                                mixed[position(dt, i, s)] = rows[i * bb + s];
+                    int gb = b * groupBlock;
+                    for (int i = 0; i < ROWS; i++) {
+                        int r = Math.toIntExact(i * rowBytes + (long) b * bb);
+                        int t = i * bb;
+                        if (toInterleaved) {
+                            for (int x = 0; x < bb; x++) {
+                                dst[gb + to[t + x]] = src[r + x];
                             }
-                        }
-                        MemorySegment.copy(mixedSeg, 0, interleaved, gb, groupBlock);
-                    } else {
-                        MemorySegment.copy(interleaved, gb, mixedSeg, 0, groupBlock);
-                        for (int i = 0; i < ROWS; i++) {
-                            for (int s = 0; s < bb; s++) {
-                                rows[i * bb + s] = mixed[position(dt, i, s)];
+                        } else {
+                            for (int x = 0; x < bb; x++) {
+                                dst[r + x] = src[gb + to[t + x]];
                             }
-                        }
-                        for (int i = 0; i < ROWS; i++) {
-                            MemorySegment.copy(rowsSeg, (long) i * bb, rowMajor, (long) (g * ROWS + i) * rowBytes + (long) b * bb, bb);
                         }
                     }
                 }
+                MemorySegment.copy(dstSeg, 0, toInterleaved ? interleaved : rowMajor, at, groupBytes);
             }
         });
         long tail = (long) groups(n) * ROWS * rowBytes;
